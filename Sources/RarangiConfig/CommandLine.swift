@@ -1,0 +1,154 @@
+import RarangiCore
+import RarangiWire
+
+/// What the command line asks for.
+public enum Command: Equatable {
+    /// Run the daemon with this configuration.
+    case run
+    /// Print help.
+    case help
+    /// Print the version.
+    case version
+    /// Validate the configuration and exit.
+    case checkConfig
+}
+
+/// Raw setting values by setting name, before validation; the file and the
+/// flags both produce one, and the flags' values win.
+public typealias RawSettings = [String: [String]]
+
+/// Parses `rarangid`'s arguments against the settings table.
+public enum FlagParser {
+    /// Splits `arguments` (without the program name) into an action and raw values.
+    public static func parse(_ arguments: [String]) throws(ConfigError) -> (Command, RawSettings) {
+        var raw: RawSettings = [:]
+        var command = Command.run
+        var i = 0
+        while i < arguments.count {
+            let arg = arguments[i]
+            i += 1
+            guard arg.hasPrefix("--"), arg.count > 2 else {
+                throw ConfigError("unexpected argument '\(arg)'; see rarangid --help")
+            }
+            var name = String(arg.dropFirst(2))
+            var inline: String? = nil
+            if let eq = name.firstIndex(of: "=") {
+                inline = String(name[name.index(after: eq)...])
+                name = String(name[..<eq])
+            }
+            guard let setting = Settings.named(name) else {
+                throw ConfigError("unknown option '--\(name)'; see rarangid --help")
+            }
+            switch setting.kind {
+            case .action:
+                if inline != nil { throw ConfigError("--\(name) takes no value") }
+                switch name {
+                case "help": command = .help
+                case "version": if command != .help { command = .version }
+                default: if command == .run { command = .checkConfig }
+                }
+                continue
+            case .flag:
+                let value = inline ?? "true"
+                raw[name] = [value]
+                continue
+            default:
+                break
+            }
+            let value: String
+            if let inline {
+                value = inline
+            } else {
+                guard i < arguments.count else { throw ConfigError("--\(name) needs a value (\(setting.metavar))") }
+                value = arguments[i]
+                i += 1
+            }
+            if setting.repeatable {
+                raw[name, default: []].append(value)
+            } else {
+                if raw[name] != nil { throw ConfigError("--\(name) is given more than once") }
+                raw[name] = [value]
+            }
+        }
+        return (command, raw)
+    }
+
+    /// Merges file and flag values over the defaults and validates every one.
+    public static func resolve(flags: RawSettings, file: RawSettings, hostname: String) throws(ConfigError) -> DaemonConfig {
+        var merged = file
+        for (k, v) in flags { merged[k] = v }
+
+        func one(_ name: String) -> String? { merged[name]?.last ?? Settings.named(name)?.defaultValue }
+        func checked(_ name: String) throws(ConfigError) -> String? {
+            guard let value = one(name) else { return nil }
+            let setting = Settings.named(name)!
+            switch setting.kind {
+            case let .choice(options):
+                guard options.contains(value) else {
+                    throw ConfigError("invalid --\(name) '\(value)': expected one of \(options.joined(separator: ", "))")
+                }
+            case let .integer(range):
+                guard let n = Int(value), range.contains(n) else {
+                    throw ConfigError("invalid --\(name) '\(value)': expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+                }
+            case .endpoint:
+                guard Endpoint(parsing: value) != nil else {
+                    throw ConfigError("invalid --\(name) '\(value)': expected HOST:PORT with a port from 0 to 65535")
+                }
+            case .flag:
+                guard value == "true" || value == "false" else {
+                    throw ConfigError("invalid --\(name) '\(value)': expected true or false")
+                }
+            case .text, .action:
+                break
+            }
+            return value
+        }
+        func int(_ name: String) throws(ConfigError) -> Int { Int(try checked(name)!)! }
+
+        guard let environment = try checked("env") else {
+            throw ConfigError("no environment given: use --env with one of \(WellKnown.environments.joined(separator: ", "))")
+        }
+        let slot = try checked("slot")!
+        let cluster = try checked("cluster")!
+        guard Names.isNodeName(cluster) else {
+            throw ConfigError("invalid --cluster '\(cluster)': use 1 to 63 letters, digits, '-', '_' or '.'")
+        }
+        let name = try checked("name") ?? "\(hostname)-\(environment)-\(slot)"
+        guard Names.isNodeName(name) else {
+            throw ConfigError("invalid --name '\(name)': use 1 to 63 letters, digits, '-', '_' or '.'")
+        }
+        var listen: Endpoint
+        if let l = try checked("listen") {
+            listen = Endpoint(parsing: l)!
+        } else {
+            listen = Endpoint(host: "0.0.0.0", port: WellKnown.port(environment: environment, slot: slot)!)
+        }
+        if listen.host.isEmpty { listen.host = "0.0.0.0" }
+        var peers: [Endpoint] = []
+        for p in merged["peer"] ?? [] {
+            guard let e = Endpoint(parsing: p), !e.host.isEmpty, e.port > 0 else {
+                throw ConfigError("invalid --peer '\(p)': expected HOST:PORT with a port from 1 to 65535")
+            }
+            peers.append(e)
+        }
+        return DaemonConfig(
+            environment: environment, slot: slot, cluster: cluster, name: name, listen: listen, peers: peers,
+            master: try checked("master") == "true",
+            livenessSeconds: try int("liveness"), maxTTLSeconds: try int("max-ttl"),
+            gossipIntervalMs: try int("gossip-interval"), maxConnections: try int("max-connections"),
+            maxBodyBytes: try int("max-body"), idleTimeoutSeconds: try int("idle-timeout"),
+            requestTimeoutSeconds: try int("request-timeout"),
+            logLevel: LogEvent.Level.allCases.first { $0.name == (try? checked("log-level")) } ?? .info,
+            configFile: merged["config"]?.last)
+    }
+}
+
+extension Names {
+    /// Whether `s` can name a daemon or cluster (it appears in headers and logs).
+    static func isNodeName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 63 && s.utf8.allSatisfy {
+            ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 || $0 == 46
+        }
+    }
+}

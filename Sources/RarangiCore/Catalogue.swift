@@ -1,0 +1,187 @@
+import RarangiWire
+
+/// The store: every live registration, indexed by service and id, with one
+/// expiry deadline each. Lookups are served from a per-service cache of the
+/// encoded response, rebuilt only after that service changes.
+public struct Catalogue {
+    /// One registration.
+    struct Record {
+        var service: ServiceEntry
+        var id: String
+        var body: [UInt8]
+        var version: UInt64
+        var expiresAt: Int64
+    }
+
+    /// A service's instances and its cached encodings.
+    final class ServiceEntry {
+        let name: String
+        var instances: [String: Int32] = [:]
+        var compact: [UInt8]?
+        var pretty: [UInt8]?
+        /// The catalogue index at this service's last change (for watchers).
+        var index: UInt64 = 0
+        init(name: String) { self.name = name }
+        func invalidate(_ index: UInt64) {
+            compact = nil
+            pretty = nil
+            self.index = index
+        }
+    }
+
+    private var records: ContiguousArray<Record?> = []
+    private var freeSlots: [Int32] = []
+    private var services: [String: ServiceEntry] = [:]
+    private var expiry = ExpiryHeap()
+
+    /// How many registrations are live.
+    public private(set) var count = 0
+    /// Grows by one at every change of any service; watchers compare it.
+    public private(set) var index: UInt64 = 0
+
+    /// Creates an empty catalogue.
+    public init() {}
+
+    /// What an upsert did.
+    public enum Upsert: Equatable {
+        /// A new registration.
+        case created
+        /// An existing registration was refreshed; `changed` when its body differs.
+        case refreshed(changed: Bool)
+        /// The write is older than what is stored (last writer wins) and was ignored.
+        case stale
+    }
+
+    /// Stores or refreshes a registration; a write whose version is older than
+    /// the stored one changes nothing.
+    @discardableResult
+    public mutating func upsert(service: String, id: String, body: [UInt8], version: UInt64, expiresAt: Int64) -> Upsert {
+        let entry: ServiceEntry
+        if let e = services[service] {
+            entry = e
+        } else {
+            entry = ServiceEntry(name: service)
+            services[service] = entry
+        }
+        if let slot = entry.instances[id] {
+            let changed: Bool
+            let s = Int(slot)
+            if records[s]!.version > version { return .stale }
+            changed = records[s]!.body != body
+            records[s]!.version = version
+            records[s]!.expiresAt = expiresAt
+            if changed {
+                records[s]!.body = body
+                index += 1
+                entry.invalidate(index)
+            }
+            expiry.set(slot, deadline: expiresAt)
+            return .refreshed(changed: changed)
+        }
+        let record = Record(service: entry, id: id, body: body, version: version, expiresAt: expiresAt)
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            records[Int(slot)] = record
+        } else {
+            slot = Int32(records.count)
+            records.append(record)
+        }
+        entry.instances[id] = slot
+        expiry.set(slot, deadline: expiresAt)
+        count += 1
+        index += 1
+        entry.invalidate(index)
+        return .created
+    }
+
+    /// Removes a registration; false when there was none.
+    @discardableResult
+    public mutating func remove(service: String, id: String) -> Bool {
+        guard let entry = services[service], let slot = entry.instances[id] else { return false }
+        removeSlot(slot)
+        return true
+    }
+
+    private mutating func removeSlot(_ slot: Int32) {
+        guard let record = records[Int(slot)] else { return }
+        let entry = record.service
+        entry.instances[record.id] = nil
+        records[Int(slot)] = nil
+        freeSlots.append(slot)
+        expiry.remove(slot)
+        count -= 1
+        index += 1
+        entry.invalidate(index)
+        if entry.instances.isEmpty { services[entry.name] = nil }
+    }
+
+    /// Removes every registration whose deadline is at or before `now` and
+    /// returns their (service, id).
+    public mutating func expire(atOrBefore now: Int64) -> [(service: String, id: String)] {
+        var gone: [(String, String)] = []
+        while let (deadline, slot) = expiry.min, deadline <= now {
+            if let r = records[Int(slot)] { gone.append((r.service.name, r.id)) }
+            removeSlot(slot)
+        }
+        return gone
+    }
+
+    /// The earliest expiry deadline, if any registration exists.
+    public var nextDeadline: Int64? { expiry.min?.deadline }
+
+    /// `{"<id>": {…}, …}` for a service, ids sorted; `{}` when unknown.
+    /// Built once per change of the service and shared by every lookup after.
+    public func lookup(_ service: String, pretty: Bool) -> [UInt8] {
+        guard let entry = services[service] else { return pretty ? Catalogue.emptyPretty : Catalogue.empty }
+        let compact: [UInt8]
+        if let c = entry.compact {
+            compact = c
+        } else {
+            var out: [UInt8] = [UInt8(ascii: "{")]
+            var first = true
+            for id in entry.instances.keys.sorted() {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                out.append(UInt8(ascii: "\""))
+                out.append(contentsOf: id.utf8)  // ids need no escaping (Names)
+                out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+                out.append(contentsOf: records[Int(entry.instances[id]!)]!.body)
+            }
+            out.append(UInt8(ascii: "}"))
+            entry.compact = out
+            compact = out
+        }
+        if !pretty { return compact }
+        if let p = entry.pretty { return p }
+        let p = JSONPretty.indent(compact)
+        entry.pretty = p
+        return p
+    }
+
+    /// The body of one registration.
+    public func instance(service: String, id: String) -> [UInt8]? {
+        guard let slot = services[service]?.instances[id] else { return nil }
+        return records[Int(slot)]?.body
+    }
+
+    /// The expiry deadline and version of one registration.
+    public func deadline(service: String, id: String) -> Int64? {
+        guard let slot = services[service]?.instances[id] else { return nil }
+        return records[Int(slot)]?.expiresAt
+    }
+
+    /// The index at the last change of `service` (0 when it never existed here).
+    public func serviceIndex(_ service: String) -> UInt64 { services[service]?.index ?? 0 }
+
+    /// Every service with its number of live instances, sorted by name.
+    public func serviceCounts() -> [(name: String, count: Int)] {
+        services.values.map { ($0.name, $0.instances.count) }.sorted { $0.name < $1.name }
+    }
+
+    /// How many services have at least one instance.
+    public var serviceCount: Int { services.count }
+
+    static let empty: [UInt8] = Array("{}".utf8)
+    static let emptyPretty: [UInt8] = Array("{}\n".utf8)
+}

@@ -1,0 +1,280 @@
+import CLibevent
+import Glibc
+import RarangiCore
+import RarangiWire
+
+/// The libevent shell around the pure node. One event base on one thread
+/// owns every socket and timer; callbacks turn bytes and timers into inputs
+/// for the node and execute its effects. After each loop turn the shell
+/// flushes pending writes, frees connections closed during the turn and
+/// re-arms its one timer for the node's earliest deadline.
+public final class Daemon {
+    /// The shell's own settings.
+    public struct Options {
+        /// Address to bind.
+        public var host: String
+        /// Port to bind; 0 picks a free one (tests).
+        public var port: Int
+        /// Client connections served at once.
+        public var maxConnections: Int
+        /// Largest request body.
+        public var maxBodyBytes: Int
+        /// Idle keep-alive connections are closed after this.
+        public var idleTimeoutMs: Int64
+        /// A started request must be complete within this.
+        public var requestTimeoutMs: Int64
+        /// Reported in `Server` and status.
+        public var version: String
+
+        /// Creates options.
+        public init(host: String, port: Int, maxConnections: Int, maxBodyBytes: Int,
+                    idleTimeoutMs: Int64, requestTimeoutMs: Int64, version: String) {
+            self.host = host
+            self.port = port
+            self.maxConnections = maxConnections
+            self.maxBodyBytes = maxBodyBytes
+            self.idleTimeoutMs = idleTimeoutMs
+            self.requestTimeoutMs = requestTimeoutMs
+            self.version = version
+        }
+    }
+
+    /// How long accepting pauses when the process is out of file descriptors.
+    static let acceptPauseMs = 100
+    /// How long a closing connection may drain unread input.
+    static let drainMs: Int64 = 2000
+
+    var node: Node
+    let options: Options
+    let logger: Logger
+    let router: Router
+    let encoder: ResponseEncoder
+    let base: OpaquePointer
+    let listenFD: Int32
+    /// The bound port (differs from `options.port` when that was 0).
+    public let port: Int
+
+    var listenEvent: OpaquePointer!
+    var deadlineTimer: OpaquePointer!
+    var housekeepingTimer: OpaquePointer!
+    var resumeAcceptTimer: OpaquePointer!
+    var signalEvents: [OpaquePointer] = []
+    /// The contexts retained for the daemon's own events, released at shutdown.
+    var retainedSelf = 0
+
+    var connections: [UInt64: Connection] = [:]
+    var serving = 0
+    var nextConnectionID: UInt64 = 1
+    var dirty: [Connection] = []
+    var toFree: [Connection] = []
+    var effects: [Effect] = []
+    var turnNow: Instant?
+    var armedDeadline: Int64?
+    var acceptPaused = false
+    var running = true
+    let startedAt: Instant
+    var scratch = [UInt8](repeating: 0, count: 65536)
+    let maxConnections: Int
+
+    var accepted = 0
+    var rejected = 0
+    var acceptPauses = 0
+
+    /// Binds the listening socket; throws a `SocketError` the caller prints.
+    public init(node: Node, options: Options, logger: Logger) throws {
+        self.node = node
+        self.options = options
+        self.logger = logger
+        let limit = Socket.raiseFileLimit()
+        let cap = max(16, limit - 64)
+        if options.maxConnections > cap {
+            logger.log(.warn, "max_connections_lowered", [("requested", "\(options.maxConnections)"), ("open_file_limit", "\(limit)"), ("using", "\(cap)")])
+            maxConnections = cap
+        } else {
+            maxConnections = options.maxConnections
+        }
+        router = Router(environment: node.config.environment, maxTTLSeconds: node.config.maxTTLSeconds)
+        encoder = ResponseEncoder(environment: node.config.environment, cluster: node.config.cluster,
+                                  node: node.config.name, server: "rarangid/\(options.version)")
+        listenFD = try Socket.listen(host: options.host, port: options.port)
+        port = Socket.boundPort(listenFD)
+        guard let b = event_base_new() else {
+            close(listenFD)
+            throw SocketError(description: "cannot create the libevent event base")
+        }
+        base = b
+        startedAt = Clock.now()
+        signal(SIGPIPE, SIG_IGN)
+        setUpEvents()
+    }
+
+    private func retainedSelfPointer() -> UnsafeMutableRawPointer {
+        retainedSelf += 1
+        return Unmanaged.passRetained(self).toOpaque()
+    }
+
+    private func setUpEvents() {
+        listenEvent = event_new(base, listenFD, Int16(EV_READ | EV_PERSIST), { _, _, ctx in
+            Unmanaged<Daemon>.fromOpaque(ctx!).takeUnretainedValue().acceptReady()
+        }, retainedSelfPointer())
+        event_add(listenEvent, nil)
+
+        deadlineTimer = rarangi_evtimer_new(base, { _, _, ctx in
+            Unmanaged<Daemon>.fromOpaque(ctx!).takeUnretainedValue().deadlinePassed()
+        }, retainedSelfPointer())
+
+        housekeepingTimer = event_new(base, -1, Int16(EV_PERSIST), { _, _, ctx in
+            Unmanaged<Daemon>.fromOpaque(ctx!).takeUnretainedValue().housekeeping()
+        }, retainedSelfPointer())
+        var second = timeval(tv_sec: 0, tv_usec: 250_000)
+        event_add(housekeepingTimer, &second)
+
+        resumeAcceptTimer = rarangi_evtimer_new(base, { _, _, ctx in
+            Unmanaged<Daemon>.fromOpaque(ctx!).takeUnretainedValue().resumeAccepting()
+        }, retainedSelfPointer())
+
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            let ev = rarangi_evsignal_new(base, sig, { signo, _, ctx in
+                Unmanaged<Daemon>.fromOpaque(ctx!).takeUnretainedValue().signalled(signo)
+            }, retainedSelfPointer())!
+            event_add(ev, nil)
+            signalEvents.append(ev)
+        }
+    }
+
+    /// The instant of the current loop turn, read once per turn.
+    var now: Instant {
+        if let t = turnNow { return t }
+        let t = Clock.now()
+        turnNow = t
+        return t
+    }
+
+    /// Runs the loop until SIGTERM or SIGINT; returns the exit status.
+    public func run() -> Int32 {
+        logger.log(.info, "listening", [("address", options.host), ("port", "\(port)"),
+                                        ("environment", node.config.environment), ("cluster", node.config.cluster),
+                                        ("name", node.config.name), ("version", options.version)])
+        while running {
+            if event_base_loop(base, EVLOOP_ONCE) < 0 {
+                logger.log(.error, "event_loop_failed")
+                break
+            }
+            afterTurn()
+        }
+        shutdown()
+        return 0
+    }
+
+    // MARK: the end of a turn
+
+    func afterTurn() {
+        for conn in dirty {
+            conn.dirty = false
+            flushNow(conn)
+        }
+        dirty.removeAll(keepingCapacity: true)
+        for conn in toFree { free(conn) }
+        toFree.removeAll(keepingCapacity: true)
+        armDeadline()
+        turnNow = nil
+    }
+
+    func markDirty(_ conn: Connection) {
+        if !conn.dirty {
+            conn.dirty = true
+            dirty.append(conn)
+        }
+    }
+
+    private func flushNow(_ conn: Connection) {
+        guard conn.state == .open || conn.state == .closing else { return }
+        if !conn.flush() {
+            closeConnection(conn)
+            return
+        }
+        if conn.progressed { conn.lastActivity = now.ms }
+        if conn.hasPendingOutput {
+            if !conn.writeArmed {
+                event_add(conn.writeEvent, nil)
+                conn.writeArmed = true
+            }
+            return
+        }
+        if conn.writeArmed {
+            event_del(conn.writeEvent)
+            conn.writeArmed = false
+        }
+        if conn.state == .closing { startDraining(conn) }
+    }
+
+    private func armDeadline() {
+        guard let deadline = node.nextDeadline else {
+            if armedDeadline != nil {
+                event_del(deadlineTimer)
+                armedDeadline = nil
+            }
+            return
+        }
+        if armedDeadline == deadline.ms { return }
+        let delay = max(0, deadline.ms - now.ms)
+        var tv = timeval(tv_sec: Int(delay / 1000), tv_usec: Int((delay % 1000) * 1000))
+        event_add(deadlineTimer, &tv)
+        armedDeadline = deadline.ms
+    }
+
+    // MARK: node
+
+    func deadlinePassed() {
+        armedDeadline = nil
+        apply(.deadline)
+    }
+
+    func apply(_ input: Input) {
+        effects.removeAll(keepingCapacity: true)
+        node.handle(input, now: now, into: &effects)
+        for effect in effects {
+            switch effect {
+            case let .reply(cid, response):
+                if let conn = connections[cid.raw] { send(response, on: conn) }
+            case let .log(event):
+                logger.log(event)
+            }
+        }
+    }
+
+    func send(_ response: HTTPResponse, on conn: Connection) {
+        guard conn.state == .open else { return }
+        encoder.encode(response, keepAlive: conn.replyKeepAlive, isHTTP11: conn.replyHTTP11,
+                       headOnly: conn.replyHeadOnly, into: &conn.output)
+        if response.close || !conn.replyKeepAlive { conn.state = .closing }
+        markDirty(conn)
+    }
+
+    // MARK: signals
+
+    func signalled(_ signo: Int32) {
+        switch signo {
+        case SIGHUP:
+            logger.log(.info, "sighup", [("action", "none"), ("reason", "this version reloads nothing; restart to apply changes")])
+        default:
+            logger.log(.info, "stopping", [("signal", signo == SIGTERM ? "TERM" : "INT")])
+            running = false
+            event_base_loopbreak(base)
+        }
+    }
+
+    private func shutdown() {
+        for conn in Array(connections.values) { closeConnection(conn) }
+        for conn in toFree { free(conn) }
+        toFree.removeAll()
+        for ev in [listenEvent, deadlineTimer, housekeepingTimer, resumeAcceptTimer] + signalEvents.map(Optional.some) {
+            if let ev { event_free(ev) }
+        }
+        for _ in 0..<retainedSelf { Unmanaged.passUnretained(self).release() }
+        retainedSelf = 0
+        close(listenFD)
+        event_base_free(base)
+        logger.log(.info, "stopped")
+    }
+}

@@ -1,0 +1,78 @@
+import CLibevent
+import Glibc
+
+/// Why a listening socket could not be opened; the daemon prints it and exits.
+public struct SocketError: Error, CustomStringConvertible {
+    /// The sentence for the operator.
+    public let description: String
+}
+
+/// Plain POSIX socket set-up; everything here runs before the loop starts or
+/// on a socket the loop has just been handed.
+enum Socket {
+    /// Opens a non-blocking listening socket on `host:port`.
+    static func listen(host: String, port: Int, backlog: Int32 = 1024) throws -> Int32 {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
+        var result: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host.isEmpty ? nil : host, String(port), &hints, &result)
+        guard rc == 0, let info = result else {
+            throw SocketError(description: "cannot resolve listen address '\(host)': \(String(cString: gai_strerror(rc)))")
+        }
+        defer { freeaddrinfo(result) }
+        let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SocketError(description: "cannot create socket: \(errnoText(errno))") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if Glibc.bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) != 0 {
+            let e = errno
+            close(fd)
+            let hint = e == EADDRINUSE ? " (another daemon already listens there; use --slot or --listen)" : ""
+            throw SocketError(description: "cannot bind \(host):\(port): \(errnoText(e))\(hint)")
+        }
+        if Glibc.listen(fd, backlog) != 0 {
+            let e = errno
+            close(fd)
+            throw SocketError(description: "cannot listen on \(host):\(port): \(errnoText(e))")
+        }
+        return fd
+    }
+
+    /// The port a socket is bound to (for `--listen HOST:0` in tests).
+    static func boundPort(_ fd: Int32) -> Int {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &len) }
+        }
+        if storage.ss_family == sa_family_t(AF_INET6) {
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+            }
+        }
+        return withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+        }
+    }
+
+    /// Turns off Nagle's algorithm: responses are written whole, at once.
+    static func setNoDelay(_ fd: Int32) {
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// Raises the soft limit on open files to the hard limit and returns it.
+    static func raiseFileLimit() -> Int {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        return limit.rlim_cur > rlim_t(Int32.max) ? Int(Int32.max) : Int(limit.rlim_cur)
+    }
+}
+

@@ -1,0 +1,142 @@
+/// A response the core hands to the shell: status, body, and any headers
+/// beyond the ones every response carries.
+public struct HTTPResponse: Sendable {
+    /// The HTTP status code.
+    public var status: Int
+    /// The body bytes (shared, never copied, when they come from a cache).
+    public var body: [UInt8]
+    /// Headers particular to this response, e.g. `Allow` on a 405.
+    public var headers: [(String, String)]
+    /// Whether the connection closes after this response.
+    public var close: Bool
+
+    /// Creates a JSON response.
+    public init(status: Int, body: [UInt8], headers: [(String, String)] = [], close: Bool = false) {
+        self.status = status
+        self.body = body
+        self.headers = headers
+        self.close = close
+    }
+
+    /// The JSON error body every error carries: `{"error": code, "message": sentence}`.
+    public static func error(_ status: Int, _ code: String, _ message: String,
+                             headers: [(String, String)] = [], close: Bool = false) -> HTTPResponse {
+        var body: [UInt8] = Array(#"{"error":"#.utf8)
+        JSON.appendString(code, to: &body)
+        body.append(contentsOf: #","message":"#.utf8)
+        JSON.appendString(message, to: &body)
+        body.append(contentsOf: "}\n".utf8)
+        return HTTPResponse(status: status, body: body, headers: headers, close: close)
+    }
+
+    /// A response for a parser error.
+    public static func error(_ e: HTTPError) -> HTTPResponse {
+        .error(e.status, e.code, e.message, close: true)
+    }
+}
+
+/// Serialises responses; the identity headers (environment, cluster, node)
+/// are encoded once at start-up and copied into every response.
+public struct ResponseEncoder: Sendable {
+    private let fixed: [UInt8]
+
+    /// Creates an encoder whose responses name the daemon's environment, cluster and node.
+    public init(environment: String, cluster: String, node: String, server: String) {
+        var f: [UInt8] = []
+        f.append(contentsOf: "Server: \(server)\r\n".utf8)
+        f.append(contentsOf: "\(ResponseEncoder.environmentHeader): \(environment)\r\n".utf8)
+        f.append(contentsOf: "X-Rarangi-Cluster: \(cluster)\r\n".utf8)
+        f.append(contentsOf: "X-Rarangi-Node: \(node)\r\n".utf8)
+        f.append(contentsOf: "Content-Type: application/json\r\n".utf8)
+        fixed = f
+    }
+
+    /// The header naming the environment on every response (MISSION D10).
+    public static let environmentHeader = "X-Rarangi-Env"
+
+    /// Appends the encoded response to `out`.
+    public func encode(_ r: HTTPResponse, keepAlive: Bool, isHTTP11: Bool, headOnly: Bool, into out: inout [UInt8]) {
+        out.append(contentsOf: isHTTP11 ? ResponseEncoder.v11 : ResponseEncoder.v10)
+        appendInt(r.status, to: &out)
+        out.append(0x20)
+        out.append(contentsOf: ResponseEncoder.reason(r.status).utf8)
+        out.append(contentsOf: ResponseEncoder.crlf)
+        out.append(contentsOf: fixed)
+        for (name, value) in r.headers {
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: ResponseEncoder.colon)
+            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: ResponseEncoder.crlf)
+        }
+        if !keepAlive || r.close {
+            out.append(contentsOf: ResponseEncoder.connectionClose)
+        } else if !isHTTP11 {
+            out.append(contentsOf: ResponseEncoder.connectionKeepAlive)
+        }
+        out.append(contentsOf: ResponseEncoder.contentLength)
+        appendInt(r.body.count, to: &out)
+        out.append(contentsOf: ResponseEncoder.crlfcrlf)
+        if !headOnly { out.append(contentsOf: r.body) }
+    }
+
+    /// The interim response to `Expect: 100-continue`.
+    public static let continueResponse: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    private static let v11: [UInt8] = Array("HTTP/1.1 ".utf8)
+    private static let v10: [UInt8] = Array("HTTP/1.0 ".utf8)
+    private static let crlf: [UInt8] = [13, 10]
+    private static let crlfcrlf: [UInt8] = [13, 10, 13, 10]
+    private static let colon: [UInt8] = [58, 32]
+    private static let connectionClose: [UInt8] = Array("Connection: close\r\n".utf8)
+    private static let connectionKeepAlive: [UInt8] = Array("Connection: keep-alive\r\n".utf8)
+    private static let contentLength: [UInt8] = Array("Content-Length: ".utf8)
+
+    /// The reason phrase for a status code.
+    public static func reason(_ status: Int) -> String {
+        switch status {
+        case 100: return "Continue"
+        case 200: return "OK"
+        case 201: return "Created"
+        case 204: return "No Content"
+        case 400: return "Bad Request"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 405: return "Method Not Allowed"
+        case 408: return "Request Timeout"
+        case 409: return "Conflict"
+        case 411: return "Length Required"
+        case 413: return "Content Too Large"
+        case 414: return "URI Too Long"
+        case 415: return "Unsupported Media Type"
+        case 417: return "Expectation Failed"
+        case 421: return "Misdirected Request"
+        case 422: return "Unprocessable Content"
+        case 429: return "Too Many Requests"
+        case 431: return "Request Header Fields Too Large"
+        case 500: return "Internal Server Error"
+        case 501: return "Not Implemented"
+        case 503: return "Service Unavailable"
+        case 505: return "HTTP Version Not Supported"
+        default: return "Status"
+        }
+    }
+}
+
+/// Appends the decimal digits of a non-negative integer.
+@inline(__always)
+public func appendInt(_ value: Int, to out: inout [UInt8]) {
+    if value < 10 { out.append(UInt8(48 + value)); return }
+    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var n = value < 0 ? -value : value
+    var count = 0
+    withUnsafeMutableBytes(of: &digits) { p in
+        while n > 0 { p[19 - count] = UInt8(48 + n % 10); n /= 10; count += 1 }
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        out.append(contentsOf: p[(20 - count)...])
+    }
+}
+
+/// A response can stand as the failure of a decoding step (`Router.route`).
+extension HTTPResponse: Error {}

@@ -1,0 +1,41 @@
+/// The character sets and lengths of service names and instance ids. They keep
+/// names safe in URLs, JSON keys (no escaping needed), DNS labels and logs.
+public enum Names {
+    /// Longest service name: a DNS label.
+    public static let maxServiceLength = 63
+    /// Longest instance id.
+    public static let maxInstanceLength = 128
+
+    /// Returns why `s` is not a valid service name, or nil when it is.
+    /// A service name starts with a letter or digit and continues with
+    /// letters, digits, `-`, `_` and `.`; names starting with `_` are the API's.
+    public static func serviceProblem(_ s: Substring) -> String? {
+        problem(s, kind: "service name", max: maxServiceLength, extra: [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: ".")])
+    }
+
+    /// Returns why `s` is not a valid instance id, or nil when it is.
+    /// An id starts with a letter or digit and continues with letters,
+    /// digits, `-`, `_`, `.`, `:` and `@`.
+    public static func instanceProblem(_ s: Substring) -> String? {
+        problem(s, kind: "instance id", max: maxInstanceLength,
+                extra: [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "@")])
+    }
+
+    private static func problem(_ s: Substring, kind: String, max: Int, extra: [UInt8]) -> String? {
+        let u = s.utf8
+        if u.isEmpty { return "the \(kind) is empty" }
+        if u.count > max { return "the \(kind) is longer than \(max) characters" }
+        guard let first = u.first, isAlnum(first) else {
+            return "the \(kind) must start with a letter or digit"
+        }
+        for b in u where !(isAlnum(b) || extra.contains(b)) {
+            let allowed = String(decoding: extra, as: UTF8.self).map { "'\($0)'" }.joined(separator: " ")
+            return "the \(kind) may hold only letters, digits and \(allowed)"
+        }
+        return nil
+    }
+
+    @inline(__always) static func isAlnum(_ b: UInt8) -> Bool {
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
+    }
+}

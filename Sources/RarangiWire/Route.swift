@@ -1,0 +1,138 @@
+/// A catalogue operation decoded from an HTTP request; what the core acts on.
+public enum CatalogueRequest: Sendable {
+    /// `PUT /<service>/<id>`: register or refresh (a heartbeat).
+    case register(service: String, id: String, body: [UInt8], ttlSeconds: Int?)
+    /// `GET /<service>`: every live instance.
+    case lookup(service: String, pretty: Bool)
+    /// `GET /<service>/<id>`: one instance.
+    case instance(service: String, id: String, pretty: Bool)
+    /// `DELETE /<service>/<id>`: deregister.
+    case deregister(service: String, id: String)
+    /// `GET /`: every service with its number of live instances.
+    case services(pretty: Bool)
+    /// `GET /_status`: the daemon's own state, for operators.
+    case status(pretty: Bool)
+}
+
+/// Turns HTTP requests into catalogue requests, refusing bad input with a
+/// status and a JSON error before anything reaches the catalogue.
+public struct Router: Sendable {
+    /// The environment this daemon serves; a request declaring another is refused.
+    public var environment: String
+    /// The longest per-registration TTL a client may ask for, in seconds.
+    public var maxTTLSeconds: Int
+
+    /// Creates a router for one daemon.
+    public init(environment: String, maxTTLSeconds: Int) {
+        self.environment = environment
+        self.maxTTLSeconds = maxTTLSeconds
+    }
+
+    /// Decodes `request`, or returns the error response to send instead.
+    public func route(_ request: HTTPRequest) -> Result<CatalogueRequest, HTTPResponse> {
+        if let declared = request.declaredEnvironment, declared != environment {
+            return .failure(.error(421, "wrong_environment",
+                                   "this daemon serves environment '\(environment)', the request declares '\(declared)'"))
+        }
+        let query = Query(request.query)
+        let pretty = query.has("pretty")
+        let parts = request.path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
+        let segments = parts.map { Substring($0) }
+        // "/" splits into [""]; a trailing slash leaves an empty last segment.
+        if segments.count == 1, segments[0].isEmpty {
+            guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
+            return .success(.services(pretty: pretty))
+        }
+        if let first = segments.first, first.hasPrefix("_") {
+            if segments.count == 1, first == "_status" {
+                guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
+                return .success(.status(pretty: pretty))
+            }
+            return .failure(.error(404, "not_found", "no such endpoint: \(request.path)"))
+        }
+        if segments.contains(where: \.isEmpty) || segments.count > 2 {
+            return .failure(.error(404, "not_found", "paths are /<service> or /<service>/<id>"))
+        }
+        let service = segments[0]
+        if let problem = Names.serviceProblem(service) {
+            return .failure(.error(400, "invalid_service", problem))
+        }
+        if segments.count == 1 {
+            guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
+            return .success(.lookup(service: String(service), pretty: pretty))
+        }
+        let id = segments[1]
+        if let problem = Names.instanceProblem(id) {
+            return .failure(.error(400, "invalid_id", problem))
+        }
+        switch request.method {
+        case .get, .head:
+            return .success(.instance(service: String(service), id: String(id), pretty: pretty))
+        case .delete:
+            return .success(.deregister(service: String(service), id: String(id)))
+        case .put:
+            var ttl: Int? = nil
+            if let raw = query.value("ttl") {
+                guard let t = Int(raw), t >= 1, t <= maxTTLSeconds else {
+                    return .failure(.error(400, "invalid_ttl", "ttl must be a whole number of seconds from 1 to \(maxTTLSeconds)"))
+                }
+                ttl = t
+            }
+            let object: JSON.Object
+            do {
+                object = try JSON.parseObject(request.body)
+            } catch {
+                let code = error == .notAnObject ? "not_an_object" : "invalid_json"
+                return .failure(.error(400, code, error.description))
+            }
+            switch object.host {
+            case .absent: break
+            case let .string(h) where !h.isEmpty && h.utf8.count <= 255: break
+            default: return .failure(.error(400, "invalid_host", "host must be a non-empty string of at most 255 bytes"))
+            }
+            switch object.port {
+            case .absent: break
+            case let .integer(p) where (1...65535).contains(p): break
+            default: return .failure(.error(400, "invalid_port", "port must be an integer from 1 to 65535"))
+            }
+            return .success(.register(service: String(service), id: String(id), body: object.compact, ttlSeconds: ttl))
+        default:
+            return .failure(methodNotAllowed(request.method, allow: "GET, HEAD, PUT, DELETE"))
+        }
+    }
+
+    private func isRead(_ m: HTTPMethod) -> Bool { m == .get || m == .head }
+
+    private func methodNotAllowed(_ m: HTTPMethod, allow: String) -> HTTPResponse {
+        .error(405, "method_not_allowed", "\(m.name) is not allowed here; allowed: \(allow)", headers: [("Allow", allow)])
+    }
+}
+
+/// A parsed query string: `a&b=1&c=x`.
+public struct Query: Sendable {
+    private var items: [(String, String?)] = []
+
+    /// Parses `raw` (the part after `?`); nil gives an empty query.
+    public init(_ raw: String?) {
+        guard let raw, !raw.isEmpty else { return }
+        for part in raw.split(separator: "&") {
+            if let eq = part.firstIndex(of: "=") {
+                items.append((String(part[..<eq]), String(part[part.index(after: eq)...])))
+            } else {
+                items.append((String(part), nil))
+            }
+        }
+    }
+
+    /// True when the key is present, with or without a value (except `=0`/`=false`).
+    public func has(_ key: String) -> Bool {
+        for (k, v) in items where k == key { return v != "0" && v != "false" }
+        return false
+    }
+
+    /// The value of the key's first occurrence.
+    public func value(_ key: String) -> String? {
+        for (k, v) in items where k == key { return v ?? "" }
+        return nil
+    }
+}

@@ -1,0 +1,62 @@
+import Glibc
+import RarangiConfig
+import RarangiCore
+import RarangiReactor
+
+/// Prints one line on stderr and exits: 2 for a usage or configuration
+/// problem, 1 when the daemon cannot start.
+func fail(_ message: String, status: Int32) -> Never {
+    fputs("rarangid: error: \(message)\n", stderr)
+    exit(status)
+}
+
+func hostName() -> String {
+    var buf = [CChar](repeating: 0, count: 256)
+    gethostname(&buf, buf.count)
+    let name = String(cString: buf).split(separator: ".").first.map(String.init) ?? "localhost"
+    return name.isEmpty ? "localhost" : name
+}
+
+let config: DaemonConfig
+let command: Command
+do {
+    let (cmd, flags) = try FlagParser.parse(Array(CommandLine.arguments.dropFirst()))
+    command = cmd
+    switch command {
+    case .help:
+        print(Settings.helpText, terminator: "")
+        exit(0)
+    case .version:
+        print("rarangid \(RarangiVersion.string)")
+        exit(0)
+    case .run, .checkConfig:
+        break
+    }
+    var file: RawSettings = [:]
+    if let path = flags["config"]?.last {
+        file = try ConfigFile.load(path: path, nameFromFlags: flags["name"]?.last)
+    }
+    config = try FlagParser.resolve(flags: flags, file: file, hostname: hostName())
+} catch {
+    fail(error.message, status: 2)
+}
+
+if command == .checkConfig {
+    print("configuration ok: env=\(config.environment) slot=\(config.slot) cluster=\(config.cluster) name=\(config.name) listen=\(config.listen) peers=\(config.peers.map(\.description).joined(separator: ",")) master=\(config.master) liveness=\(config.livenessSeconds)")
+    exit(0)
+}
+
+let logger = Logger(level: config.logLevel)
+do {
+    let daemon = try Daemon(
+        node: Node(config: config.nodeConfig),
+        options: Daemon.Options(host: config.listen.host, port: config.listen.port,
+                                maxConnections: config.maxConnections, maxBodyBytes: config.maxBodyBytes,
+                                idleTimeoutMs: Int64(config.idleTimeoutSeconds) * 1000,
+                                requestTimeoutMs: Int64(config.requestTimeoutSeconds) * 1000,
+                                version: RarangiVersion.string),
+        logger: logger)
+    exit(daemon.run())
+} catch {
+    fail("\(error)", status: 1)
+}
