@@ -252,7 +252,10 @@ private struct Scanner {
         }
         while true {
             skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("a member name") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                if index < bytes.count, bytes[index] == UInt8(ascii: "}") { throw fail("a member name (JSON allows no trailing comma)") }
+                throw fail("a member name")
+            }
             let keyRange = try string()
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("':'") }
