@@ -75,7 +75,7 @@ public struct Catalogue {
                 index += 1
                 entry.invalidate(index)
             }
-            expiry.set(slot, deadline: expiresAt)
+            if expiresAt == Int64.max { expiry.remove(slot) } else { expiry.set(slot, deadline: expiresAt) }
             return .refreshed(changed: changed)
         }
         let record = Record(service: entry, id: id, body: body, version: version, expiresAt: expiresAt)
@@ -88,11 +88,27 @@ public struct Catalogue {
             records.append(record)
         }
         entry.instances[id] = slot
-        expiry.set(slot, deadline: expiresAt)
+        if expiresAt == Int64.max { expiry.remove(slot) } else { expiry.set(slot, deadline: expiresAt) }
         count += 1
         index += 1
         entry.invalidate(index)
         return .created
+    }
+
+    /// Sets the visible record of an instance whatever its previous version
+    /// (the replica decides which origin's record wins); never expires.
+    public mutating func replace(service: String, id: String, body: [UInt8], version: UInt64) {
+        if let slot = services[service]?.instances[id], let r = records[Int(slot)] {
+            if r.version == version, r.body == body { return }
+            records[Int(slot)]!.version = 0
+        }
+        upsert(service: service, id: id, body: body, version: version, expiresAt: Int64.max)
+    }
+
+    /// The version of the visible record of an instance.
+    public func version(service: String, id: String) -> UInt64? {
+        guard let slot = services[service]?.instances[id] else { return nil }
+        return records[Int(slot)]?.version
     }
 
     /// Removes a registration; false when there was none.

@@ -17,6 +17,14 @@ public enum Input: Sendable {
     case connectionClosed(ConnectionID)
     /// The deadline the node asked for has passed.
     case deadline
+    /// A peer connection is open (an outbound `.connect` succeeded, or the
+    /// shell accepted and upgraded one: a new inbound id); `host` is the
+    /// remote address the shell sees.
+    case peerConnected(LinkID, host: String)
+    /// A decoded frame arrived on a peer link.
+    case peerMessage(LinkID, PeerMessage)
+    /// A peer connection closed or failed (not reported for `.closePeer`).
+    case peerClosed(LinkID)
 }
 
 /// Everything a node wants done; the shell (or the simulation) executes them.
@@ -25,6 +33,12 @@ public enum Effect: Sendable {
     case reply(ConnectionID, HTTPResponse)
     /// Write one log line.
     case log(LogEvent)
+    /// Open a peer connection to `host:port` and report `.peerConnected` or `.peerClosed`.
+    case connect(LinkID, host: String, port: Int)
+    /// Write an encoded frame (or frames) on a peer link.
+    case sendPeer(LinkID, [UInt8])
+    /// Close a peer link; no `.peerClosed` follows.
+    case closePeer(LinkID)
 }
 
 /// One log line: a level, an event name and key=value fields.

@@ -14,6 +14,13 @@ struct ExpiryHeap {
         slots.isEmpty ? nil : (deadlines[0], slots[0])
     }
 
+    /// The deadline of `slot`, if it is in the heap.
+    func deadline(of slot: Int32) -> Int64? {
+        let s = Int(slot)
+        guard s < positions.count, positions[s] >= 0 else { return nil }
+        return deadlines[Int(positions[s])]
+    }
+
     /// Inserts `slot` or moves it to `deadline`.
     mutating func set(_ slot: Int32, deadline: Int64) {
         let s = Int(slot)

@@ -7,11 +7,33 @@ import RarangiWire
 public struct Node {
     /// This node's identity and limits.
     public let config: NodeConfig
-    /// The registrations.
-    public private(set) var catalogue = Catalogue()
-    private var clock = HybridClock()
+    /// The replicated store; `catalogue` is its visible view.
+    public internal(set) var replica: Replica
+    /// The registrations visible to clients.
+    public var catalogue: Catalogue { replica.view }
+    var clock = HybridClock()
+    /// Peer links by id.
+    var links: [LinkID: Link] = [:]
+    var nextOutbound: UInt64 = 1
+    /// The masters' reachability graph.
+    public internal(set) var graph = MasterGraph()
+    var mySeq: UInt64 = 0
+    var myEntryDirty = true
+    var changedMasters: Set<String> = []
+    var rng: SplitMix64
+    var nextGossipAt: Int64?
+    /// Whether this daemon is cut off from the majority (B2).
+    public internal(set) var isStale = false
+    var freshSince: Int64 = 0
+    var myComponent: Int?
+    var aliveDirty = true
+    var aliveSet: Set<String> = []
+    var pullsInFlight: [String: Int64] = [:]
+    /// Dead origin lives, kept out until their records could no longer circulate.
+    var buried: [String: (generation: UInt64, until: Int64)] = [:]
+    var started = false
     /// Counters for the status document.
-    public private(set) var stats = Stats()
+    public internal(set) var stats = Stats()
 
     /// Counters an operator reads from the status document.
     public struct Stats: Sendable {
@@ -25,17 +47,45 @@ public struct Node {
         public var expired = 0
         /// Lookups answered.
         public var lookups = 0
+        /// Peer messages received and sent.
+        public var peerIn = 0
+        public var peerOut = 0
+        /// Peer bytes sent.
+        public var peerBytesOut = 0
+        /// Origins purged as dead.
+        public var originsPurged = 0
+        /// Tombstones collected.
+        public var tombstonesCollected = 0
     }
 
-    /// Creates a node with an empty catalogue.
-    public init(config: NodeConfig) {
+    /// Creates a node with an empty catalogue; `seed` feeds the jitter of
+    /// reconnect back-off (the daemon draws it from the kernel, the
+    /// simulation from its scenario seed).
+    public init(config: NodeConfig, seed: UInt64 = 0) {
         self.config = config
+        self.replica = Replica(name: config.name, generation: config.generation)
+        self.rng = SplitMix64(seed: seed ^ config.generation)
+        for p in config.peers {
+            let id = LinkID(nextOutbound)
+            nextOutbound += 1
+            links[id] = Link(id: id, host: p.host, port: p.port, state: .waiting(until: 0))
+        }
     }
 
     /// The instant at which the node next wants a `.deadline` input; the
     /// shell keeps exactly one timer armed for it.
     public var nextDeadline: Instant? {
-        catalogue.nextDeadline.map { Instant(ms: $0) }
+        var d = replica.nextExpiry
+        func consider(_ t: Int64?) { if let t, d == nil || t < d! { d = t } }
+        if !links.isEmpty { consider(nextGossipAt ?? 0) }
+        for link in links.values {
+            switch link.state {
+            case let .waiting(until): consider(until)
+            case let .connecting(deadline), let .handshaking(deadline): consider(deadline)
+            case .up, .disabled: break
+            }
+        }
+        return d.map { Instant(ms: $0) }
     }
 
     /// Handles one input and returns what to do.
@@ -54,40 +104,55 @@ public struct Node {
             break
         case .deadline:
             expire(now: now, effects: &effects)
+            linkDeadlines(now: now, effects: &effects)
+            if let g = nextGossipAt, g <= now.ms, !links.isEmpty { gossipRound(now: now, effects: &effects) }
+        case let .peerConnected(id, host):
+            peerConnected(id, host: host, now: now, effects: &effects)
+        case let .peerMessage(id, message):
+            peerMessage(id, message, now: now, effects: &effects)
+        case let .peerClosed(id):
+            linkDown(id, reason: "closed", now: now, effects: &effects)
         }
+        if !links.isEmpty, nextGossipAt == nil { nextGossipAt = now.ms + config.gossipIntervalMs }
     }
 
     private mutating func expire(now: Instant, effects: inout [Effect]) {
-        for (service, id) in catalogue.expire(atOrBefore: now.ms) {
+        guard let d = replica.nextExpiry, d <= now.ms else { return }
+        let prev = replica.local.watermark
+        let deltas = replica.expire(atOrBefore: now.ms, version: { clock.next(wallMs: now.wallMs) })
+        for d in deltas {
             stats.expired += 1
-            effects.append(.log(LogEvent(.info, "expired", [("service", service), ("id", id)])))
+            effects.append(.log(LogEvent(.info, "expired", [("service", d.service), ("id", d.id)])))
         }
+        if !deltas.isEmpty { pushLocal(deltas, prev: prev, effects: &effects) }
     }
 
     private mutating func answer(_ request: CatalogueRequest, now: Instant, effects: inout [Effect]) -> HTTPResponse {
         // Anything past its deadline is gone before it can be read or refreshed,
         // even when the timer input for it has not yet been handled.
-        if let d = catalogue.nextDeadline, d <= now.ms { expire(now: now, effects: &effects) }
+        expire(now: now, effects: &effects)
         switch request {
         case let .register(service, id, body, ttl):
             let seconds = ttl ?? config.livenessSeconds
-            let version = clock.next(wallMs: now.wallMs)
-            let outcome = catalogue.upsert(service: service, id: id, body: body, version: version,
-                                           expiresAt: now.ms + Int64(seconds) * 1000)
+            let prev = replica.local.watermark
+            let outcome = replica.putLocal(RecordKey(service: service, id: id), body: body,
+                                           version: { clock.next(wallMs: now.wallMs) },
+                                           expiresAt: now.ms + Int64(seconds) * 1000, now: now.ms)
+            if let d = outcome.delta { pushLocal([d], prev: prev, effects: &effects) }
             var reply: [UInt8] = Array(#"{"service":"#.utf8)
             JSON.appendString(service, to: &reply)
             reply.append(contentsOf: #","id":"#.utf8)
             JSON.appendString(id, to: &reply)
             reply.append(contentsOf: #","ttl":"#.utf8)
             appendInt(seconds, to: &reply)
-            switch outcome {
-            case .created:
+            switch outcome.created {
+            case true:
                 stats.registered += 1
                 effects.append(.log(LogEvent(.info, "registered", [("service", service), ("id", id), ("ttl", "\(seconds)")])))
                 reply.append(contentsOf: #","created":true}"#.utf8)
                 reply.append(10)
                 return HTTPResponse(status: 201, body: reply)
-            case .refreshed, .stale:
+            case false:
                 stats.refreshed += 1
                 reply.append(contentsOf: #","created":false}"#.utf8)
                 reply.append(10)
@@ -103,9 +168,12 @@ public struct Node {
             }
             return HTTPResponse(status: 200, body: pretty ? JSONPretty.indent(body) : body + [10])
         case let .deregister(service, id):
-            guard catalogue.remove(service: service, id: id) else {
+            guard catalogue.instance(service: service, id: id) != nil else {
                 return .error(404, "not_found", "no instance '\(id)' of service '\(service)'")
             }
+            let prev = replica.local.watermark
+            let d = replica.killLocal(RecordKey(service: service, id: id), version: clock.next(wallMs: now.wallMs), now: now.ms)
+            pushLocal([d], prev: prev, effects: &effects)
             stats.deregistered += 1
             effects.append(.log(LogEvent(.info, "deregistered", [("service", service), ("id", id)])))
             var reply: [UInt8] = Array(#"{"service":"#.utf8)
@@ -125,6 +193,9 @@ public struct Node {
             }
             out.append(UInt8(ascii: "}"))
             return HTTPResponse(status: 200, body: pretty ? JSONPretty.indent(out) : out + [10])
+        case let .deltas(since, pretty):
+            let body = deltasDocument(since)
+            return HTTPResponse(status: 200, body: pretty ? JSONPretty.indent(body) : body + [10])
         case .status:
             // The shell answers status itself, adding its own counters to `statusMembers`.
             return .error(500, "internal", "status is answered by the shell")
@@ -153,6 +224,8 @@ public struct Node {
         member("deregistered", String(stats.deregistered), quoted: false)
         member("expired", String(stats.expired), quoted: false)
         member("lookups", String(stats.lookups), quoted: false)
+        out.append(UInt8(ascii: ","))
+        out.append(contentsOf: replicationStatus())
         return out
     }
 }

@@ -1,6 +1,19 @@
 /// What a node needs to know about itself; built by the daemon from flags
 /// and the configuration file, or by a test directly.
 public struct NodeConfig: Sendable {
+    /// A neighbour to keep a link to.
+    public struct Peer: Sendable, Equatable {
+        /// Host name or address.
+        public var host: String
+        /// Port (the neighbour's catalogue port: peers share it with HTTP).
+        public var port: Int
+        /// Creates a peer address.
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
     /// The environment served (production, staging, testing, development).
     public var environment: String
     /// The cluster this daemon belongs to.
@@ -11,14 +24,44 @@ public struct NodeConfig: Sendable {
     public var livenessSeconds: Int
     /// The longest TTL a client may set on one registration.
     public var maxTTLSeconds: Int
+    /// This life of the daemon (its start wall time in ms): a restarted
+    /// daemon is a new origin whose writes are never ignored.
+    public var generation: UInt64
+    /// Whether this daemon is a master (links to every other master).
+    public var master: Bool
+    /// Neighbours named on the command line or in the file.
+    public var peers: [Peer]
+    /// Milliseconds between anti-entropy rounds.
+    public var gossipIntervalMs: Int64
+    /// An origin not heard of for this long is dead and purged (by the majority side).
+    public var originTimeoutMs: Int64
+    /// The host and port other daemons reach this one on.
+    public var advertiseHost: String
+    /// The port other daemons reach this one on.
+    public var advertisePort: Int
+
+    /// A link silent for this long is cut (three missed rounds).
+    public var linkTimeoutMs: Int64 { max(3 * gossipIntervalMs, 1500) }
+    /// Tombstones are kept this long; a peer lagging more gets a snapshot.
+    public var tombstoneTTLMs: Int64 { max(60_000, 3 * originTimeoutMs) }
 
     /// Creates a configuration.
     public init(environment: String, cluster: String = "default", name: String,
-                livenessSeconds: Int = 90, maxTTLSeconds: Int = 86400) {
+                livenessSeconds: Int = 90, maxTTLSeconds: Int = 86400,
+                generation: UInt64 = 1, master: Bool = false, peers: [Peer] = [],
+                gossipIntervalMs: Int64 = 1000, originTimeoutMs: Int64 = 10_000,
+                advertiseHost: String = "", advertisePort: Int = 0) {
         self.environment = environment
         self.cluster = cluster
         self.name = name
         self.livenessSeconds = livenessSeconds
         self.maxTTLSeconds = maxTTLSeconds
+        self.generation = generation
+        self.master = master
+        self.peers = peers
+        self.gossipIntervalMs = gossipIntervalMs
+        self.originTimeoutMs = originTimeoutMs
+        self.advertiseHost = advertiseHost
+        self.advertisePort = advertisePort
     }
 }

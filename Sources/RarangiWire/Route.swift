@@ -12,6 +12,9 @@ public enum CatalogueRequest: Sendable {
     case services(pretty: Bool)
     /// `GET /_status`: the daemon's own state, for operators.
     case status(pretty: Bool)
+    /// `GET /_deltas?<node>=<ts>&…`: each named origin's records written
+    /// after `ts` (MISSION H5); no names: every origin from the start.
+    case deltas(since: [(String, UInt64)], pretty: Bool)
 }
 
 /// Turns HTTP requests into catalogue requests, refusing bad input with a
@@ -47,6 +50,19 @@ public struct Router: Sendable {
             if segments.count == 1, first == "_status" {
                 guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
                 return .success(.status(pretty: pretty))
+            }
+            if segments.count == 1, first == "_deltas" {
+                guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
+                var since: [(String, UInt64)] = []
+                for part in (request.query ?? "").split(separator: "&") {
+                    let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    if kv[0] == "pretty" { continue }
+                    guard kv.count == 2, let ts = UInt64(kv[1]), !kv[0].isEmpty else {
+                        return .failure(.error(400, "invalid_query", "use /_deltas?<node>=<timestamp>&…, timestamps as whole numbers"))
+                    }
+                    since.append((String(kv[0]), ts))
+                }
+                return .success(.deltas(since: since, pretty: pretty))
             }
             return .failure(.error(404, "not_found", "no such endpoint: \(request.path)"))
         }

@@ -1,0 +1,219 @@
+import RarangiWire
+
+/// Push, relay, anti-entropy, origin liveness and partition state.
+extension Node {
+    // MARK: push
+
+    /// Pushes local changes to every live link (B1).
+    mutating func pushLocal(_ deltas: [Delta], prev: UInt64, effects: inout [Effect]) {
+        guard links.values.contains(where: \.isUp) else { return }
+        let batch = RecordBatch(origin: config.name, generation: config.generation, mode: .push(prev: prev), deltas: deltas)
+        let frame = PeerCodec.encode(.records([batch]))
+        for (id, link) in links where link.isUp { send(id, frame, effects: &effects) }
+    }
+
+    // MARK: messages
+
+    mutating func peerMessage(_ id: LinkID, _ message: PeerMessage, now: Instant, effects: inout [Effect]) {
+        guard let link = links[id] else { return }
+        stats.peerIn += 1
+        links[id]!.lastHeard = now.ms
+        links[id]!.messagesIn += 1
+        if case let .hello(h) = message {
+            received(hello: h, on: id, now: now, effects: &effects)
+            return
+        }
+        guard link.isUp, let peer = link.peer else {
+            cut(id, reason: "message_before_hello", now: now, effects: &effects)
+            return
+        }
+        switch message {
+        case .hello:
+            break
+        case let .digest(hash, mastersHash, entries):
+            if let entries {
+                pull(from: id, entries, now: now, effects: &effects)
+            } else {
+                if hash != replica.digestHash() {
+                    send(id, .digest(hash: replica.digestHash(), mastersHash: graph.hash, entries: replica.digest), effects: &effects)
+                }
+                if mastersHash != graph.hash, !graph.entries.isEmpty {
+                    send(id, .masters(graph.entries.values.sorted { $0.name < $1.name }), effects: &effects)
+                }
+            }
+        case let .pull(entries):
+            var out: [RecordBatch] = []
+            var bytes = 0
+            for e in entries {
+                for b in replica.sync(e.name, generation: e.generation, since: e.since) {
+                    out.append(b)
+                    bytes += b.deltas.reduce(0) { $0 + $1.body.count + 24 }
+                    if bytes >= PeerCodec.chunkBytes {
+                        send(id, .records(out), effects: &effects)
+                        out = []
+                        bytes = 0
+                    }
+                }
+            }
+            if !out.isEmpty { send(id, .records(out), effects: &effects) }
+        case let .records(batches):
+            var relay: [RecordBatch] = []
+            for b in batches {
+                if b.origin == config.name { continue }
+                if let dead = buried[b.origin], b.generation <= dead.generation, !aliveSet.contains(b.origin) { continue }
+                buried[b.origin] = nil
+                let applied = replica.apply(b, now: now.ms, clock: &clock)
+                if case let .sync(_, upTo, _) = b.mode, upTo > 0 { pullsInFlight[b.origin] = nil }
+                if applied, case .push = b.mode { relay.append(b) }
+                if applied { aliveDirty = true }
+            }
+            if !relay.isEmpty {
+                // Split horizon: masters hear every master directly, so what
+                // came from a master goes on only to leaves.
+                let frame = PeerCodec.encode(.records(relay))
+                let fromMaster = peer.master && config.master
+                for (other, l) in links where other != id && l.isUp {
+                    if fromMaster, l.peer?.master == true { continue }
+                    send(other, frame, effects: &effects)
+                }
+            }
+        case let .masters(entries):
+            var changed = false
+            for e in entries where e.name != config.name {
+                if graph.merge(e) {
+                    changed = true
+                    changedMasters.insert(e.name)
+                }
+            }
+            if changed {
+                aliveDirty = true
+                learnTargets(now: now)
+                recomputePartition(now: now, effects: &effects)
+            }
+        }
+    }
+
+    /// Pulls, from the link whose full digest this is, every origin it holds newer.
+    private mutating func pull(from id: LinkID, _ entries: [DigestEntry], now: Instant, effects: inout [Effect]) {
+        var wanted: [PullEntry] = []
+        for e in entries where e.name != config.name {
+            if let dead = buried[e.name], e.generation <= dead.generation, !aliveSet.contains(e.name) { continue }
+            if let t = pullsInFlight[e.name], now.ms - t < config.gossipIntervalMs { continue }
+            if let oid = replica.originIDs[e.name], let held = replica.origins[Int(oid)] {
+                if e.generation < held.generation { continue }
+                if e.generation == held.generation, e.version <= held.watermark { continue }
+                wanted.append(PullEntry(name: e.name, generation: e.generation,
+                                        since: e.generation == held.generation ? held.watermark : 0))
+            } else {
+                wanted.append(PullEntry(name: e.name, generation: e.generation, since: 0))
+            }
+            pullsInFlight[e.name] = now.ms
+        }
+        if !wanted.isEmpty { send(id, .pull(wanted), effects: &effects) }
+    }
+
+    // MARK: rounds
+
+    /// One gossip interval's work: digests on every link, master entries,
+    /// silent links cut, origin liveness and tombstone collection.
+    mutating func gossipRound(now: Instant, effects: inout [Effect]) {
+        nextGossipAt = now.ms + config.gossipIntervalMs
+        for (id, link) in links where link.isUp && now.ms - link.lastHeard > config.linkTimeoutMs {
+            log(.warn, "link_timeout", [("link", id.description), ("peer", link.peer?.name ?? "-"),
+                                        ("silent_ms", "\(now.ms - link.lastHeard)")], &effects)
+            cut(id, reason: "timeout", now: now, effects: &effects)
+        }
+        if config.master { publishMyEntry(now: now) }
+        let changed = config.master ? changedMasters.compactMap { graph.entries[$0] }.sorted { $0.name < $1.name } : []
+        changedMasters.removeAll()
+        let digest = PeerCodec.encode(.digest(hash: replica.digestHash(), mastersHash: graph.hash, entries: nil))
+        let masters = changed.isEmpty ? [] : PeerCodec.encode(.masters(changed))
+        for (id, link) in links where link.isUp {
+            send(id, digest, effects: &effects)
+            if !masters.isEmpty { send(id, masters, effects: &effects) }
+        }
+        updateLiveness(now: now, effects: &effects)
+        let dropped = replica.collectTombstones(now: now.ms, ttl: config.tombstoneTTLMs)
+        stats.tombstonesCollected += dropped
+        buried = buried.filter { $0.value.until > now.ms }
+        pullsInFlight = pullsInFlight.filter { now.ms - $0.value < 2 * config.gossipIntervalMs }
+    }
+
+    /// Rebuilds this master's entry when its links changed.
+    mutating func publishMyEntry(now: Instant) {
+        guard myEntryDirty else { return }
+        myEntryDirty = false
+        mySeq += 1
+        var masters: [String] = []
+        var leaves: [String] = []
+        for link in links.values where link.isUp {
+            guard let p = link.peer else { continue }
+            if p.master { masters.append(p.name) } else { leaves.append(p.name) }
+        }
+        let entry = MasterEntry(name: config.name, generation: config.generation, seq: mySeq, cluster: config.cluster,
+                                host: config.advertiseHost, port: UInt16(clamping: config.advertisePort),
+                                masters: Array(Set(masters)).sorted(), leaves: Array(Set(leaves)).sorted())
+        graph.merge(entry)
+        changedMasters.insert(config.name)
+        aliveDirty = true
+    }
+
+    /// Decides whether this daemon is in the majority component (B2).
+    mutating func recomputePartition(now: Instant, effects: inout [Effect]) {
+        var stale = false
+        var comp: Int? = nil
+        if !graph.entries.isEmpty {
+            if config.master {
+                comp = graph.component[config.name]
+                stale = comp.map { $0 != 0 } ?? false
+            } else {
+                let comps = links.values.filter(\.isUp).compactMap { $0.peer.flatMap { graph.component[$0.name] } }
+                comp = comps.min()
+                stale = comp != 0
+            }
+        }
+        myComponent = comp
+        if stale != isStale {
+            isStale = stale
+            if !stale { freshSince = now.ms }
+            log(stale ? .warn : .info, "partition_state",
+                [("stale", stale ? "true" : "false"), ("components", "\(graph.sizes.count)"),
+                 ("largest", "\(graph.sizes.first ?? 0)"), ("mine", comp.map { "\(graph.sizes[$0])" } ?? "0")], &effects)
+        }
+        aliveDirty = true
+    }
+
+    /// Tracks which origins are alive, and purges those dead for longer
+    /// than the origin timeout — only on the majority side (H7, B2).
+    mutating func updateLiveness(now: Instant, effects: inout [Effect]) {
+        if aliveDirty {
+            aliveDirty = false
+            var alive: Set<String> = [config.name]
+            for link in links.values where link.isUp { if let p = link.peer { alive.insert(p.name) } }
+            if let c = myComponent { alive.formUnion(graph.vouched(by: c)) }
+            aliveSet = alive
+        }
+        var dead: [Int32] = []
+        for i in replica.origins.indices where i != Int(replica.selfID) {
+            guard let o = replica.origins[i] else { continue }
+            if aliveSet.contains(o.name) || (graph.entries.isEmpty && now.ms - o.lastHeard < config.originTimeoutMs) {
+                if o.notAliveSince != nil { replica.origins[i]!.notAliveSince = nil }
+                continue
+            }
+            let since = o.notAliveSince ?? now.ms
+            if o.notAliveSince == nil { replica.origins[i]!.notAliveSince = since }
+            if !isStale, now.ms - since >= config.originTimeoutMs,
+               now.ms - freshSince >= 2 * config.gossipIntervalMs || freshSince == 0 {
+                dead.append(Int32(i))
+            }
+        }
+        for id in dead {
+            let o = replica.origins[Int(id)]!
+            stats.originsPurged += 1
+            log(.info, "origin_dead", [("origin", o.name), ("generation", "\(o.generation)"), ("records", "\(o.liveCount)"),
+                                       ("silent_ms", "\(now.ms - (o.notAliveSince ?? now.ms))")], &effects)
+            buried[o.name] = (o.generation, now.ms + config.tombstoneTTLMs)
+            replica.purge(id)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import RarangiWire
+
+/// A registration's key: service and instance id.
+public struct RecordKey: Hashable, Sendable {
+    /// The service.
+    public var service: String
+    /// The instance id.
+    public var id: String
+    /// Creates a key.
+    public init(service: String, id: String) {
+        self.service = service
+        self.id = id
+    }
+}
+
+/// One origin's record of a key: a live registration or a tombstone.
+struct OriginRecord {
+    var version: UInt64
+    var kind: DeltaKind
+    var body: [UInt8]
+}
+
+/// Everything held of one origin daemon's life (MISSION H4): its records,
+/// ordered by its own versions, and how far they are known to be complete.
+struct OriginState {
+    let name: String
+    /// The origin's life; a larger one supersedes everything of a smaller.
+    var generation: UInt64
+    /// Every record of the origin up to this version is held.
+    var watermark: UInt64 = 0
+    /// Pushes that arrived ahead of a gap: prev → version, chased when the gap fills.
+    var ahead: [UInt64: UInt64] = [:]
+    /// The records, live and tombstones.
+    var records: [RecordKey: OriginRecord] = [:]
+    /// Tombstones in arrival order, for garbage collection.
+    var tombstones: [(key: RecordKey, version: UInt64, at: Int64)] = []
+    var tombstoneHead = 0
+    /// Tombstones at or below this version may have been collected: a puller
+    /// from below it gets a full snapshot instead of deltas.
+    var floor: UInt64 = 0
+    /// Live (put) records.
+    var liveCount = 0
+    /// When the origin was last seen alive-less (nil while alive).
+    var notAliveSince: Int64?
+    /// Local monotonic ms when something of this origin last arrived.
+    var lastHeard: Int64 = 0
+
+    init(name: String, generation: UInt64) {
+        self.name = name
+        self.generation = generation
+    }
+
+    /// Advances the watermark after a push whose first delta followed `prev`.
+    mutating func advance(prev: UInt64, to last: UInt64) {
+        if prev <= watermark {
+            if last > watermark { watermark = last }
+        } else {
+            if ahead.count > 4096 { ahead.removeAll() }
+            ahead[prev] = max(ahead[prev] ?? 0, last)
+        }
+        chase()
+    }
+
+    /// Raises the watermark to `upTo` after a complete sync from `since`.
+    mutating func synced(since: UInt64, upTo: UInt64) {
+        if since <= watermark, upTo > watermark { watermark = upTo }
+        chase()
+    }
+
+    private mutating func chase() {
+        while let next = ahead.removeValue(forKey: watermark), next > watermark { watermark = next }
+        if ahead.count > 64 { ahead = ahead.filter { $0.key > watermark } }
+    }
+
+    /// The changes after `since`, in version order.
+    func deltas(since: UInt64) -> [Delta] {
+        var out: [Delta] = []
+        for (key, r) in records where r.version > since {
+            out.append(Delta(service: key.service, id: key.id, version: r.version, kind: r.kind, body: r.body))
+        }
+        out.sort { $0.version < $1.version }
+        return out
+    }
+
+    /// The digest hash contribution of this origin.
+    var hash: UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return mix(h ^ mix(generation) ^ mix(watermark &+ 0x9E37_79B9))
+    }
+}
+
+/// A 64-bit finaliser (SplitMix64's), so XOR-combined hashes do not cancel by accident.
+func mix(_ x: UInt64) -> UInt64 {
+    var z = x &+ 0x9E37_79B9_7F4A_7C15
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+}

@@ -1,0 +1,173 @@
+/// The messages daemons exchange on a peer link (MISSION D2, H4, H5, B1).
+/// Every message travels as one length-prefixed frame; see `PeerCodec`.
+public enum PeerMessage: Sendable, Equatable {
+    /// The first message on a link, from both sides: who I am (D10).
+    case hello(PeerHello)
+    /// A digest round: a hash over every origin's version (and one over the
+    /// master graph); `entries` is filled when answering a hash that differed.
+    case digest(hash: UInt64, mastersHash: UInt64, entries: [DigestEntry]?)
+    /// Asks for every record of each origin newer than `since`.
+    case pull([PullEntry])
+    /// Records of one or more origins: a push, a relay or the answer to a pull.
+    case records([RecordBatch])
+    /// Master entries: who the masters are, which masters and leaves each
+    /// reaches (membership and the reachability graph, D6).
+    case masters([MasterEntry])
+}
+
+/// Who a daemon is; sent first on every link.
+public struct PeerHello: Sendable, Equatable {
+    /// The environment served; a mismatch ends the link.
+    public var environment: String
+    /// The daemon's cluster.
+    public var cluster: String
+    /// The daemon's unique name.
+    public var name: String
+    /// The daemon's life: its start time, so a restart is a new origin.
+    public var generation: UInt64
+    /// Whether the daemon is a master.
+    public var master: Bool
+    /// The host other daemons reach it on (empty: the address it came from).
+    public var host: String
+    /// The port other daemons reach it on.
+    public var port: UInt16
+    /// Creates a hello.
+    public init(environment: String, cluster: String, name: String, generation: UInt64, master: Bool, host: String, port: UInt16) {
+        self.environment = environment
+        self.cluster = cluster
+        self.name = name
+        self.generation = generation
+        self.master = master
+        self.host = host
+        self.port = port
+    }
+}
+
+/// One origin's position in a digest: everything up to `version` is held.
+public struct DigestEntry: Sendable, Equatable {
+    /// The origin's name.
+    public var name: String
+    /// The origin's generation.
+    public var generation: UInt64
+    /// Every record of the origin up to this version is held.
+    public var version: UInt64
+    /// Creates an entry.
+    public init(name: String, generation: UInt64, version: UInt64) {
+        self.name = name
+        self.generation = generation
+        self.version = version
+    }
+}
+
+/// One origin asked for in a pull.
+public struct PullEntry: Sendable, Equatable {
+    /// The origin's name.
+    public var name: String
+    /// The generation the puller holds (0: none).
+    public var generation: UInt64
+    /// The puller holds everything up to this version.
+    public var since: UInt64
+    /// Creates an entry.
+    public init(name: String, generation: UInt64, since: UInt64) {
+        self.name = name
+        self.generation = generation
+        self.since = since
+    }
+}
+
+/// What one record change does.
+public enum DeltaKind: UInt8, Sendable {
+    /// Registers or refreshes the instance at this origin.
+    case put = 0
+    /// Removes this origin's record only (expiry, closed session).
+    case remove = 1
+    /// An explicit DELETE: hides every origin's older record of the key.
+    case kill = 2
+}
+
+/// One record change of an origin.
+public struct Delta: Sendable, Equatable {
+    /// The service.
+    public var service: String
+    /// The instance id.
+    public var id: String
+    /// The origin's version of the change.
+    public var version: UInt64
+    /// What the change does.
+    public var kind: DeltaKind
+    /// The instance's JSON object for a put; empty otherwise.
+    public var body: [UInt8]
+    /// Creates a delta.
+    public init(service: String, id: String, version: UInt64, kind: DeltaKind, body: [UInt8]) {
+        self.service = service
+        self.id = id
+        self.version = version
+        self.kind = kind
+        self.body = body
+    }
+}
+
+/// Changes of one origin, in version order.
+public struct RecordBatch: Sendable, Equatable {
+    /// How a batch relates to what the receiver already holds.
+    public enum Mode: Sendable, Equatable {
+        /// A push: the origin's version before the first delta was `prev`
+        /// (0 when unknown, e.g. after coalescing).
+        case push(prev: UInt64)
+        /// An answer to a pull from `since`; when `upTo` is non-zero the
+        /// sender held everything up to it and the batch is the last chunk.
+        case sync(since: UInt64, upTo: UInt64, reset: Bool)
+    }
+    /// The origin's name.
+    public var origin: String
+    /// The origin's generation.
+    public var generation: UInt64
+    /// Push or sync.
+    public var mode: Mode
+    /// The changes.
+    public var deltas: [Delta]
+    /// Creates a batch.
+    public init(origin: String, generation: UInt64, mode: Mode, deltas: [Delta]) {
+        self.origin = origin
+        self.generation = generation
+        self.mode = mode
+        self.deltas = deltas
+    }
+}
+
+/// A master's published view: its links to other masters and to leaves.
+public struct MasterEntry: Sendable, Equatable {
+    /// The master's name.
+    public var name: String
+    /// The master's generation.
+    public var generation: UInt64
+    /// Grows at every change of the entry.
+    public var seq: UInt64
+    /// The master's cluster.
+    public var cluster: String
+    /// Where to reach it.
+    public var host: String
+    /// Where to reach it.
+    public var port: UInt16
+    /// Masters it has a live link to, sorted.
+    public var masters: [String]
+    /// Leaves it has a live link to, sorted.
+    public var leaves: [String]
+    /// Creates an entry.
+    public init(name: String, generation: UInt64, seq: UInt64, cluster: String, host: String, port: UInt16,
+                masters: [String], leaves: [String]) {
+        self.name = name
+        self.generation = generation
+        self.seq = seq
+        self.cluster = cluster
+        self.host = host
+        self.port = port
+        self.masters = masters
+        self.leaves = leaves
+    }
+
+    /// Whether this entry is newer than `other` (same master).
+    public func isNewer(than other: MasterEntry) -> Bool {
+        generation != other.generation ? generation > other.generation : seq > other.seq
+    }
+}
