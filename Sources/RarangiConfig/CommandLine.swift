@@ -132,7 +132,7 @@ public enum FlagParser {
             }
             peers.append(e)
         }
-        return DaemonConfig(
+        var config = DaemonConfig(
             environment: environment, slot: slot, cluster: cluster, name: name, listen: listen, peers: peers,
             master: try checked("master") == "true",
             livenessSeconds: try int("liveness"), maxTTLSeconds: try int("max-ttl"),
@@ -141,6 +141,8 @@ public enum FlagParser {
             requestTimeoutSeconds: try int("request-timeout"),
             logLevel: LogEvent.Level.allCases.first { $0.name == (try? checked("log-level")) } ?? .info,
             configFile: merged["config"]?.last)
+        config.originTimeoutMs = try int("origin-timeout")
+        return config
     }
 }
 

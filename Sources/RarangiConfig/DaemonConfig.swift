@@ -61,6 +61,8 @@ public struct DaemonConfig: Sendable {
     public var maxTTLSeconds: Int
     /// Milliseconds between anti-entropy rounds.
     public var gossipIntervalMs: Int
+    /// Milliseconds after which an unreachable origin is dead.
+    public var originTimeoutMs: Int = 10_000
     /// Client connections served at once.
     public var maxConnections: Int
     /// Largest body accepted.
@@ -77,7 +79,11 @@ public struct DaemonConfig: Sendable {
     /// The core's part of the configuration.
     public var nodeConfig: NodeConfig {
         NodeConfig(environment: environment, cluster: cluster, name: name,
-                   livenessSeconds: livenessSeconds, maxTTLSeconds: maxTTLSeconds)
+                   livenessSeconds: livenessSeconds, maxTTLSeconds: maxTTLSeconds,
+                   master: master, peers: peers.map { NodeConfig.Peer(host: $0.host, port: $0.port) },
+                   gossipIntervalMs: Int64(gossipIntervalMs), originTimeoutMs: Int64(originTimeoutMs),
+                   advertiseHost: listen.host == "0.0.0.0" || listen.host == "::" ? "" : listen.host,
+                   advertisePort: listen.port)
     }
 }
 

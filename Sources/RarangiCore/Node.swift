@@ -6,7 +6,7 @@ import RarangiWire
 /// the very same code.
 public struct Node {
     /// This node's identity and limits.
-    public let config: NodeConfig
+    public internal(set) var config: NodeConfig
     /// The replicated store; `catalogue` is its visible view.
     public internal(set) var replica: Replica
     /// The registrations visible to clients.
@@ -70,6 +70,14 @@ public struct Node {
             nextOutbound += 1
             links[id] = Link(id: id, host: p.host, port: p.port, state: .waiting(until: 0))
         }
+    }
+
+    /// Sets the address peers are told to reach this daemon on, once the
+    /// shell knows the port it bound.
+    public mutating func advertise(host: String, port: Int) {
+        config.advertiseHost = host
+        config.advertisePort = port
+        myEntryDirty = true
     }
 
     /// The instant at which the node next wants a `.deadline` input; the

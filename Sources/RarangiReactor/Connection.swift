@@ -1,5 +1,6 @@
 import CLibevent
 import Glibc
+import RarangiCore
 import RarangiWire
 
 /// One client connection. Its life is a small state machine: it reads
@@ -48,6 +49,22 @@ final class Connection {
     var outputStart = 0
     var parser: HTTPParser
 
+    /// Set once the connection carries a peer link instead of HTTP.
+    var peerLink: LinkID?
+    /// An outbound peer connection still waiting for its non-blocking connect.
+    var connecting = false
+    /// An outbound peer connection waiting for the `101` answer to its upgrade.
+    var awaitingUpgrade = false
+    /// The core asked for the close: no `.peerClosed` is reported.
+    var closedByCore = false
+    /// Frames received on a peer link.
+    var frames = PeerFrameDecoder()
+    /// The remote address, for peers that advertise none.
+    var remoteHost = ""
+    /// Peer bytes in and out, for the idle-link benchmark.
+    var bytesIn = 0
+    var bytesOut = 0
+
     /// When the connection last made progress (ms, monotonic).
     var lastActivity: Int64
     /// When the request now being received started arriving.
@@ -79,6 +96,7 @@ final class Connection {
             }
             if n > 0 {
                 outputStart += n
+                bytesOut += n
                 progressed = true
                 continue
             }

@@ -36,6 +36,11 @@ extension Daemon {
         }
         conn.lastActivity = now.ms
         guard conn.state == .open else { return }
+        if conn.peerLink != nil {
+            conn.bytesIn += n
+            scratch.withUnsafeBufferPointer { p in peerRead(conn, UnsafeBufferPointer(rebasing: p[0..<n])) }
+            return
+        }
         if conn.input.isEmpty {
             // Fast path: parse straight from the scratch buffer; keep only a partial tail.
             let used = scratch.withUnsafeBufferPointer { p in
@@ -69,6 +74,11 @@ extension Daemon {
             case let .request(request, consumed):
                 offset += consumed
                 conn.requestStartedAt = nil
+                if request.path == "/_peer", request.method == .get {
+                    // The rest of the buffer already belongs to the peer link.
+                    upgradeToPeer(conn, leftover: UnsafeBufferPointer(rebasing: buf[offset...]))
+                    return buf.count
+                }
                 handle(request, on: conn)
             case let .failure(error):
                 conn.replyKeepAlive = false
@@ -97,6 +107,10 @@ extension Daemon {
 
     func writeReady(_ conn: Connection) {
         guard conn.state == .open || conn.state == .closing else { return }
+        if conn.connecting {
+            peerConnectFinished(conn)
+            return
+        }
         if !conn.flush() {
             closeConnection(conn)
             return
@@ -129,6 +143,11 @@ extension Daemon {
         connections[conn.id] = nil
         if !conn.overflow { serving -= 1 }
         toFree.append(conn)
+        if let link = conn.peerLink {
+            peerConnections[link] = nil
+            if !conn.closedByCore { apply(.peerClosed(link)) }
+            return
+        }
         apply(.connectionClosed(ConnectionID(conn.id)))
     }
 
@@ -150,7 +169,7 @@ extension Daemon {
     /// and drains that take too long.
     func housekeeping() {
         let t = now.ms
-        for conn in Array(connections.values) {
+        for conn in Array(connections.values) where conn.peerLink == nil {
             switch conn.state {
             case .open:
                 if let started = conn.requestStartedAt, t - started >= options.requestTimeoutMs {

@@ -63,11 +63,13 @@ public final class Daemon {
     var retainedSelf = 0
 
     var connections: [UInt64: Connection] = [:]
+    /// Connections carrying peer links.
+    var peerConnections: [LinkID: Connection] = [:]
     var serving = 0
     var nextConnectionID: UInt64 = 1
     var dirty: [Connection] = []
     var toFree: [Connection] = []
-    var effects: [Effect] = []
+    var spareEffects: [Effect] = []
     var turnNow: Instant?
     var armedDeadline: Int64?
     var acceptPaused = false
@@ -98,6 +100,9 @@ public final class Daemon {
                                   node: node.config.name, server: "rarangid/\(options.version)")
         listenFD = try Socket.listen(host: options.host, port: options.port)
         port = Socket.boundPort(listenFD)
+        if self.node.config.advertisePort == 0 {
+            self.node.advertise(host: self.node.config.advertiseHost.isEmpty ? options.host : self.node.config.advertiseHost, port: port)
+        }
         guard let b = event_base_new() else {
             close(listenFD)
             throw SocketError(description: "cannot create the libevent event base")
@@ -231,20 +236,33 @@ public final class Daemon {
     }
 
     func apply(_ input: Input) {
+        // A local array: executing an effect may close a peer link, which
+        // hands the core another input before this loop ends.
+        var effects = spareEffects
+        spareEffects = []
         effects.removeAll(keepingCapacity: true)
         node.handle(input, now: now, into: &effects)
+        defer { spareEffects = effects }
         for effect in effects {
             switch effect {
             case let .reply(cid, response):
                 if let conn = connections[cid.raw] { send(response, on: conn) }
             case let .log(event):
                 logger.log(event)
+            case let .connect(link, host, port):
+                connectPeer(link, host: host, port: port)
+            case let .sendPeer(link, frame):
+                sendPeer(link, frame)
+            case let .closePeer(link):
+                closePeer(link)
             }
         }
     }
 
     func send(_ response: HTTPResponse, on conn: Connection) {
         guard conn.state == .open else { return }
+        var response = response
+        if node.isStale { response.headers.append(("X-Rarangi-Stale", "true")) }
         encoder.encode(response, keepAlive: conn.replyKeepAlive, isHTTP11: conn.replyHTTP11,
                        headOnly: conn.replyHeadOnly, into: &conn.output)
         if response.close || !conn.replyKeepAlive { conn.state = .closing }

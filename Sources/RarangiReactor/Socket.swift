@@ -74,5 +74,42 @@ enum Socket {
         }
         return limit.rlim_cur > rlim_t(Int32.max) ? Int(Int32.max) : Int(limit.rlim_cur)
     }
-}
 
+    /// Starts a non-blocking connect to `host:port`; nil when the address
+    /// cannot be resolved or the socket cannot be created.
+    static func connect(host: String, port: Int) -> Int32? {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else { return nil }
+        defer { freeaddrinfo(result) }
+        let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        let rc = Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen)
+        if rc != 0, errno != EINPROGRESS {
+            close(fd)
+            return nil
+        }
+        setNoDelay(fd)
+        return fd
+    }
+
+    /// The numeric address of the remote end of `fd`.
+    static func peerHost(_ fd: Int32) -> String {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) == 0 }
+        }
+        guard ok else { return "" }
+        var buf = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        let rc = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, len, &buf, socklen_t(buf.count), nil, 0, NI_NUMERICHOST)
+            }
+        }
+        return rc == 0 ? String(cString: buf) : ""
+    }
+}

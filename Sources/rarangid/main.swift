@@ -48,8 +48,20 @@ if command == .checkConfig {
 
 let logger = Logger(level: config.logLevel)
 do {
+    var nodeConfig = config.nodeConfig
+    // This life of the daemon: a restart is a new origin generation (H7).
+    var wall = timespec()
+    clock_gettime(CLOCK_REALTIME, &wall)
+    nodeConfig.generation = UInt64(wall.tv_sec) * 1000 + UInt64(wall.tv_nsec) / 1_000_000
+    var seed: UInt64 = 0
+    let urandom = open("/dev/urandom", O_RDONLY)
+    if urandom >= 0 {
+        _ = withUnsafeMutableBytes(of: &seed) { read(urandom, $0.baseAddress, 8) }
+        close(urandom)
+    }
+    seed ^= nodeConfig.generation
     let daemon = try Daemon(
-        node: Node(config: config.nodeConfig),
+        node: Node(config: nodeConfig, seed: seed),
         options: Daemon.Options(host: config.listen.host, port: config.listen.port,
                                 maxConnections: config.maxConnections, maxBodyBytes: config.maxBodyBytes,
                                 idleTimeoutMs: Int64(config.idleTimeoutSeconds) * 1000,
