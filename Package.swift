@@ -26,12 +26,15 @@ let package = Package(
         .target(name: "RarangiConfig", dependencies: ["RarangiCore", "RarangiWire", "Yams"]),
         // The libevent shell that executes the core's effects.
         .target(name: "RarangiReactor", dependencies: ["CLibevent", "RarangiCore", "RarangiWire"]),
+        // Virtual time, a simulated network and a runner for the simulation tests (B9).
+        .target(name: "RarangiTestKit", dependencies: ["RarangiCore", "RarangiWire"]),
         .executableTarget(name: "rarangid", dependencies: ["RarangiConfig", "RarangiReactor", "RarangiCore"]),
 
         .testTarget(name: "RarangiWireTests", dependencies: ["RarangiWire"]),
         .testTarget(name: "RarangiCoreTests", dependencies: ["RarangiCore", "RarangiWire"]),
         .testTarget(name: "RarangiConfigTests", dependencies: ["RarangiConfig", "RarangiCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RarangiWire"]),
+        .testTarget(name: "RarangiSimulationTests", dependencies: ["RarangiTestKit", "RarangiCore", "RarangiWire"]),
     ],
     swiftLanguageModes: [.v5]
 )

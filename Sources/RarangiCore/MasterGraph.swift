@@ -14,6 +14,7 @@ public struct MasterGraph: Sendable {
     /// The size of each component, largest first.
     public private(set) var sizes: [Int] = []
     private var cachedHash: UInt64 = 0
+    private var dirty = false
 
     /// Creates an empty graph.
     public init() {}
@@ -25,8 +26,13 @@ public struct MasterGraph: Sendable {
         if let held = entries[entry.name] { cachedHash ^= Self.hash(held) }
         entries[entry.name] = entry
         cachedHash ^= Self.hash(entry)
-        recompute()
+        dirty = true
         return true
+    }
+
+    /// Recomputes the components after a batch of merges.
+    public mutating func settle() {
+        if dirty { recompute() }
     }
 
     /// The XOR over entries of (name, generation, seq): equal hashes, equal graphs.
@@ -40,6 +46,8 @@ public struct MasterGraph: Sendable {
 
     /// Recomputes the components (union of mutually claimed edges).
     private mutating func recompute() {
+        dirty = false
+        let claims = entries.mapValues { Set($0.masters) }
         let names = entries.keys.sorted()
         var index: [String: Int] = [:]
         for (i, n) in names.enumerated() { index[n] = i }
@@ -54,7 +62,7 @@ public struct MasterGraph: Sendable {
         }
         for (i, n) in names.enumerated() {
             for m in entries[n]!.masters {
-                guard let j = index[m], let other = entries[m], other.masters.contains(n) else { continue }
+                guard let j = index[m], claims[m]?.contains(n) == true else { continue }
                 let a = find(i), b = find(j)
                 if a != b { parent[max(a, b)] = min(a, b) }
             }

@@ -37,8 +37,17 @@ extension Node {
                 if hash != replica.digestHash() {
                     send(id, .digest(hash: replica.digestHash(), mastersHash: graph.hash, entries: replica.digest), effects: &effects)
                 }
+                // Entries in flight differ for a round; repair only a
+                // difference that outlives one round.
                 if mastersHash != graph.hash, !graph.entries.isEmpty {
-                    send(id, .masters(graph.entries.values.sorted { $0.name < $1.name }), effects: &effects)
+                    if links[id]!.mastersMismatch {
+                        links[id]!.mastersMismatch = false
+                        send(id, .masters(graph.entries.values.sorted { $0.name < $1.name }), effects: &effects)
+                    } else {
+                        links[id]!.mastersMismatch = true
+                    }
+                } else {
+                    links[id]!.mastersMismatch = false
                 }
             }
         case let .pull(entries):
@@ -86,9 +95,8 @@ extension Node {
                 }
             }
             if changed {
-                aliveDirty = true
+                graphDirty = true
                 learnTargets(now: now)
-                recomputePartition(now: now, effects: &effects)
             }
         }
     }
@@ -132,6 +140,7 @@ extension Node {
             send(id, digest, effects: &effects)
             if !masters.isEmpty { send(id, masters, effects: &effects) }
         }
+        if graphDirty { recomputePartition(now: now, effects: &effects) }
         updateLiveness(now: now, effects: &effects)
         let dropped = replica.collectTombstones(now: now.ms, ttl: config.tombstoneTTLMs)
         stats.tombstonesCollected += dropped
@@ -154,12 +163,15 @@ extension Node {
                                 host: config.advertiseHost, port: UInt16(clamping: config.advertisePort),
                                 masters: Array(Set(masters)).sorted(), leaves: Array(Set(leaves)).sorted())
         graph.merge(entry)
+        graph.settle()
         changedMasters.insert(config.name)
         aliveDirty = true
     }
 
     /// Decides whether this daemon is in the majority component (B2).
     mutating func recomputePartition(now: Instant, effects: inout [Effect]) {
+        graphDirty = false
+        graph.settle()
         var stale = false
         var comp: Int? = nil
         if !graph.entries.isEmpty {

@@ -111,6 +111,18 @@ extension Node {
             log(.warn, "peer_is_self", [("link", id.description)], &effects)
             return
         }
+        // A link that failed before and works again is evidence that the
+        // network healed: retry the other failed links soon, not after
+        // their grown back-off.
+        let recovered = links[id]!.attempt > 0 || id.isInbound && links.values.contains { $0.attempt > 1 }
+        if recovered {
+            for (other, l) in links where other != id && l.attempt > 1 {
+                if case let .waiting(until) = l.state, until > now.ms + Backoff.baseMs {
+                    links[other]!.state = .waiting(until: now.ms + Int64(rng.next() % UInt64(Backoff.baseMs)))
+                    links[other]!.attempt = 1
+                }
+            }
+        }
         links[id]!.peer = h
         links[id]!.state = .up
         links[id]!.attempt = 0

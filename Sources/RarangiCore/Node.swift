@@ -27,6 +27,7 @@ public struct Node {
     var freshSince: Int64 = 0
     var myComponent: Int?
     var aliveDirty = true
+    var graphDirty = false
     var aliveSet: Set<String> = []
     var pullsInFlight: [String: Int64] = [:]
     /// Dead origin lives, kept out until their records could no longer circulate.

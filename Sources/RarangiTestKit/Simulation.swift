@@ -1,0 +1,268 @@
+import RarangiCore
+import RarangiWire
+
+/// Drives real `Node` cores in virtual time over a simulated network
+/// (MISSION B9). Every peer message is encoded by the sender and decoded by
+/// the receiver with the real codec. Loss, delay, partitions, crashes and
+/// restarts all come from one seed, so a failing run replays exactly.
+public final class Simulation {
+    /// How the network misbehaves.
+    public struct Network: Sendable {
+        /// Probability that a message is silently dropped.
+        public var loss: Double
+        /// Delivery delay bounds, ms.
+        public var minDelayMs: Int64
+        public var maxDelayMs: Int64
+        /// Creates a network model.
+        public init(loss: Double = 0, minDelayMs: Int64 = 1, maxDelayMs: Int64 = 10) {
+            self.loss = loss
+            self.minDelayMs = minDelayMs
+            self.maxDelayMs = maxDelayMs
+        }
+    }
+
+    /// One simulated daemon.
+    public struct Host {
+        /// Its configuration (the generation is renewed at every start).
+        public var config: NodeConfig
+        /// The running core, nil while crashed.
+        public var node: Node?
+        /// Its wall clock's offset from virtual time (clock skew).
+        public var skewMs: Int64
+        var links: [LinkID: Int] = [:]
+        var armed: Int64?
+        var token: UInt64 = 0
+        var nextInbound: UInt64 = 1
+        /// Partition group; hosts in different groups cannot talk.
+        public var group = 0
+    }
+
+    struct Conn {
+        var ends: [(host: Int, link: LinkID)]
+        var open = true
+        var lastDelivery: [Int64] = [0, 0]
+    }
+
+    enum Event {
+        case deadline(Int, UInt64)
+        case connected(Int)
+        case deliver(Int, side: Int, [UInt8])
+        case closed(Int, LinkID, Int)
+    }
+
+    /// The seed everything random derives from.
+    public let seed: UInt64
+    /// Virtual time, ms.
+    public private(set) var now: Int64 = 0
+    /// The daemons.
+    public private(set) var hosts: [Host] = []
+    /// The network model.
+    public var network: Network
+    /// Messages delivered and dropped.
+    public private(set) var delivered = 0
+    public private(set) var dropped = 0
+    /// Every log event of level warn or above, with its host (for diagnosis).
+    public private(set) var warnings: [(Int, LogEvent)] = []
+    /// Count of log events by name.
+    public private(set) var eventCounts: [String: Int] = [:]
+
+    private var rng: SplitMix64
+    private var queue = EventQueue<Event>()
+    private var conns: [Int: Conn] = [:]
+    private var nextConn = 1
+    private var address: [String: Int] = [:]
+    private static let epoch: Int64 = 1_700_000_000_000
+
+    /// Creates an empty simulation.
+    public init(seed: UInt64, network: Network = Network()) {
+        self.seed = seed
+        self.network = network
+        self.rng = SplitMix64(seed: seed)
+    }
+
+    /// A random number in `0..<n` from the scenario's generator.
+    public func random(_ n: Int) -> Int { Int(rng.next() % UInt64(max(1, n))) }
+
+    /// Adds a daemon reachable at `config.advertiseHost:advertisePort`; it starts at once.
+    @discardableResult
+    public func add(_ config: NodeConfig, skewMs: Int64 = 0) -> Int {
+        let i = hosts.count
+        hosts.append(Host(config: config, node: nil, skewMs: skewMs))
+        address["\(config.advertiseHost):\(config.advertisePort)"] = i
+        start(i)
+        return i
+    }
+
+    private func instant(_ i: Int) -> Instant { Instant(ms: now, wallMs: Simulation.epoch + now + hosts[i].skewMs) }
+
+    /// Starts (or restarts, with empty state and a new generation) host `i`.
+    public func start(_ i: Int) {
+        var config = hosts[i].config
+        config.generation = UInt64(Simulation.epoch + now + hosts[i].skewMs) &* 1000 &+ UInt64(random(1000))
+        hosts[i].config = config
+        hosts[i].node = Node(config: config, seed: rng.next())
+        hosts[i].links = [:]
+        rearm(i)
+    }
+
+    /// Kills host `i` like `kill -9`: its peers see their connections close.
+    public func crash(_ i: Int) {
+        guard hosts[i].node != nil else { return }
+        hosts[i].node = nil
+        for (_, c) in hosts[i].links { closeConn(c, from: i) }
+        hosts[i].links = [:]
+        hosts[i].armed = nil
+    }
+
+    /// Whether host `i` is running.
+    public func isUp(_ i: Int) -> Bool { hosts[i].node != nil }
+
+    /// Puts each host in a group; hosts in different groups cannot exchange packets.
+    public func partition(_ group: (Int) -> Int) {
+        for i in hosts.indices { hosts[i].group = group(i) }
+    }
+
+    /// Ends every partition.
+    public func heal() { for i in hosts.indices { hosts[i].group = 0 } }
+
+    /// Hands host `i` a client request and returns the core's reply.
+    @discardableResult
+    public func request(_ i: Int, _ request: CatalogueRequest) -> HTTPResponse? {
+        var reply: HTTPResponse?
+        handle(i, .request(ConnectionID(1), request)) { effect in
+            if case let .reply(_, r) = effect { reply = r }
+        }
+        return reply
+    }
+
+    /// Runs every event up to virtual time `t`.
+    public func run(until t: Int64) {
+        while let next = queue.nextTime, next <= t {
+            let (time, event) = queue.pop()!
+            now = max(now, time)
+            dispatch(event)
+        }
+        now = max(now, t)
+    }
+
+    /// Runs for `ms` more.
+    public func run(for ms: Int64) { run(until: now + ms) }
+
+    // MARK: internals
+
+    private func delay() -> Int64 {
+        network.minDelayMs + Int64(random(Int(network.maxDelayMs - network.minDelayMs + 1)))
+    }
+
+    private func dispatch(_ event: Event) {
+        switch event {
+        case let .deadline(i, token):
+            guard hosts[i].node != nil, hosts[i].token == token else { return }
+            hosts[i].armed = nil
+            handle(i, .deadline)
+        case let .connected(c):
+            guard let conn = conns[c], conn.open else { return }
+            for end in conn.ends where hosts[end.host].node != nil {
+                handle(end.host, .peerConnected(end.link, host: hosts[conn.ends[0].host].config.advertiseHost))
+            }
+        case let .deliver(c, side, bytes):
+            guard let conn = conns[c], conn.open else { return }
+            let to = conn.ends[side]
+            guard hosts[to.host].node != nil, hosts[to.host].links[to.link] == c else { return }
+            var decoder = PeerFrameDecoder()
+            decoder.append(bytes)
+            do {
+                while let message = try decoder.next() {
+                    delivered += 1
+                    handle(to.host, .peerMessage(to.link, message))
+                    guard conns[c]?.open == true else { return }
+                }
+            } catch {
+                fatalError("simulation: undecodable frame: \(error)")
+            }
+        case let .closed(i, link, c):
+            guard hosts[i].node != nil, hosts[i].links[link] == c else { return }
+            hosts[i].links[link] = nil
+            handle(i, .peerClosed(link))
+        }
+    }
+
+    private func handle(_ i: Int, _ input: Input, _ observe: (Effect) -> Void = { _ in }) {
+        guard hosts[i].node != nil else { return }
+        var effects: [Effect] = []
+        hosts[i].node!.handle(input, now: instant(i), into: &effects)
+        for effect in effects {
+            observe(effect)
+            execute(i, effect)
+        }
+        rearm(i)
+    }
+
+    private func rearm(_ i: Int) {
+        guard let node = hosts[i].node else { return }
+        let d = node.nextDeadline?.ms
+        if d == hosts[i].armed { return }
+        hosts[i].armed = d
+        hosts[i].token += 1
+        if let d { queue.push(max(d, now), .deadline(i, hosts[i].token)) }
+    }
+
+    private func blocked(_ a: Int, _ b: Int) -> Bool { hosts[a].group != hosts[b].group }
+
+    private func execute(_ i: Int, _ effect: Effect) {
+        switch effect {
+        case .reply:
+            break
+        case let .log(e):
+            eventCounts[e.event, default: 0] += 1
+            if e.level >= .warn { warnings.append((i, e)) }
+        case let .connect(link, host, port):
+            guard let j = address["\(host):\(port)"] else {
+                queue.push(now + delay(), .closed(i, link, -1))
+                hosts[i].links[link] = -1
+                return
+            }
+            if blocked(i, j) { return }  // SYNs vanish; the core's connect timeout fires.
+            if hosts[j].node == nil {
+                hosts[i].links[link] = -1
+                queue.push(now + delay(), .closed(i, link, -1))  // refused
+                return
+            }
+            let inbound = LinkID(LinkID.inboundBit | hosts[j].nextInbound)
+            hosts[j].nextInbound += 1
+            let c = nextConn
+            nextConn += 1
+            conns[c] = Conn(ends: [(i, link), (j, inbound)])
+            hosts[i].links[link] = c
+            hosts[j].links[inbound] = c
+            queue.push(now + delay(), .connected(c))
+        case let .sendPeer(link, bytes):
+            guard let c = hosts[i].links[link], var conn = conns[c], conn.open else { return }
+            let side = conn.ends[0].host == i && conn.ends[0].link == link ? 1 : 0
+            let to = conn.ends[side].host
+            if blocked(i, to) || Double(rng.next() % 1_000_000) / 1_000_000 < network.loss {
+                dropped += 1
+                return
+            }
+            let at = max(now + delay(), conn.lastDelivery[side])
+            conn.lastDelivery[side] = at
+            conns[c] = conn
+            queue.push(at, .deliver(c, side: side, bytes))
+        case let .closePeer(link):
+            guard let c = hosts[i].links.removeValue(forKey: link) else { return }
+            closeConn(c, from: i)
+        }
+    }
+
+    private func closeConn(_ c: Int, from i: Int) {
+        guard c >= 0, var conn = conns[c], conn.open else { return }
+        conn.open = false
+        conns[c] = nil
+        for end in conn.ends where end.host != i {
+            // The FIN reaches the other end unless a partition eats it.
+            if !blocked(i, end.host) { queue.push(now + delay(), .closed(end.host, end.link, c)) }
+            else { hosts[end.host].links[end.link] = nil }
+        }
+        _ = conn
+    }
+}
