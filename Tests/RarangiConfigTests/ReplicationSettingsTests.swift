@@ -1,1 +1,24 @@
+@testable import RarangiConfig
+import RarangiCore
 import XCTest
+
+/// The replication settings reach the core's configuration.
+final class ReplicationSettingsTests: XCTestCase {
+    func testPeersMasterGossipAndOriginTimeout_reachTheNodeConfig() throws {
+        let (_, flags) = try FlagParser.parse(["--env", "testing", "--name", "m1", "--master", "--listen", "127.0.0.5:4730",
+                                               "--peer", "127.0.0.6:4730", "--peer", "127.0.0.7:4730",
+                                               "--gossip-interval", "500", "--origin-timeout", "4000"])
+        let config = try FlagParser.resolve(flags: flags, file: [:], hostname: "h").nodeConfig
+        XCTAssertTrue(config.master)
+        XCTAssertEqual(config.peers, [.init(host: "127.0.0.6", port: 4730), .init(host: "127.0.0.7", port: 4730)])
+        XCTAssertEqual(config.gossipIntervalMs, 500)
+        XCTAssertEqual(config.originTimeoutMs, 4000)
+        XCTAssertEqual(config.advertiseHost, "127.0.0.5")
+        XCTAssertEqual(config.advertisePort, 4730)
+    }
+
+    func testOriginTimeout_isInTheSettingsTableAndHelp() {
+        XCTAssertNotNil(Settings.named("origin-timeout"))
+        XCTAssertTrue(Settings.helpText.contains("--origin-timeout MS"))
+    }
+}
