@@ -39,10 +39,10 @@ extension Node {
                 }
                 // Entries in flight differ for a round; repair only a
                 // difference that outlives one round.
-                if mastersHash != graph.hash, !graph.entries.isEmpty {
+                if mastersHash != graph.hash, config.master, !graph.entries.isEmpty {
                     if links[id]!.mastersMismatch {
                         links[id]!.mastersMismatch = false
-                        send(id, .masters(graph.entries.values.sorted { $0.name < $1.name }), effects: &effects)
+                        sendAllEntries(id, effects: &effects)
                     } else {
                         links[id]!.mastersMismatch = true
                     }
@@ -67,9 +67,17 @@ extension Node {
             if !out.isEmpty { send(id, .records(out), effects: &effects) }
         case let .records(batches):
             var relay: [RecordBatch] = []
+            let trusted = peer.master && !config.master
             for b in batches {
                 if b.origin == config.name { continue }
-                if let dead = buried[b.origin], b.generation <= dead.generation, !aliveSet.contains(b.origin) { continue }
+                if case .sync(UInt64.max, 0, true) = b.mode {
+                    // A master's verdict that an origin is dead (leaves follow their masters).
+                    if trusted, let oid = replica.originIDs[b.origin], replica.origins[Int(oid)]?.generation == b.generation {
+                        bury(oid, now: now, effects: &effects)
+                    }
+                    continue
+                }
+                if !trusted, let dead = buried[b.origin], b.generation <= dead.generation, !aliveSet.contains(b.origin) { continue }
                 buried[b.origin] = nil
                 let applied = replica.apply(b, now: now.ms, clock: &clock)
                 if case let .sync(_, upTo, _) = b.mode, upTo > 0 { pullsInFlight[b.origin] = nil }
@@ -104,8 +112,16 @@ extension Node {
     /// Pulls, from the link whose full digest this is, every origin it holds newer.
     private mutating func pull(from id: LinkID, _ entries: [DigestEntry], now: Instant, effects: inout [Effect]) {
         var wanted: [PullEntry] = []
+        var verdicts: [RecordBatch] = []
+        let trusted = links[id]?.peer?.master == true && !config.master
         for e in entries where e.name != config.name {
-            if let dead = buried[e.name], e.generation <= dead.generation, !aliveSet.contains(e.name) { continue }
+            if !trusted, let dead = buried[e.name], e.generation <= dead.generation, !aliveSet.contains(e.name) {
+                // A leaf still holding an origin we buried learns it is dead.
+                if config.master, !isStale, links[id]?.peer?.master == false {
+                    verdicts.append(Node.deathNotice(e.name, e.generation))
+                }
+                continue
+            }
             if let t = pullsInFlight[e.name], now.ms - t < config.gossipIntervalMs { continue }
             if let oid = replica.originIDs[e.name], let held = replica.origins[Int(oid)] {
                 if e.generation < held.generation { continue }
@@ -118,6 +134,7 @@ extension Node {
             pullsInFlight[e.name] = now.ms
         }
         if !wanted.isEmpty { send(id, .pull(wanted), effects: &effects) }
+        if !verdicts.isEmpty { send(id, .records(verdicts), effects: &effects) }
     }
 
     // MARK: rounds
@@ -135,10 +152,15 @@ extension Node {
         let changed = config.master ? changedMasters.compactMap { graph.entries[$0] }.sorted { $0.name < $1.name } : []
         changedMasters.removeAll()
         let digest = PeerCodec.encode(.digest(hash: replica.digestHash(), mastersHash: graph.hash, entries: nil))
-        let masters = changed.isEmpty ? [] : PeerCodec.encode(.masters(changed))
+        // Split horizon again: every master hears every master's own entry
+        // directly, so masters get only ours; leaves get every change.
+        let masters = changed.isEmpty ? [] : PeerCodec.encode(.masters(changed.map(\.withoutLeaves)))
+        let mine = changed.filter { $0.name == config.name }
+        let ownOnly = mine.isEmpty ? [] : PeerCodec.encode(.masters(mine))
         for (id, link) in links where link.isUp {
             send(id, digest, effects: &effects)
-            if !masters.isEmpty { send(id, masters, effects: &effects) }
+            let frame = link.peer?.master == true ? ownOnly : masters
+            if !frame.isEmpty { send(id, frame, effects: &effects) }
         }
         if graphDirty { recomputePartition(now: now, effects: &effects) }
         updateLiveness(now: now, effects: &effects)
@@ -214,18 +236,44 @@ extension Node {
             }
             let since = o.notAliveSince ?? now.ms
             if o.notAliveSince == nil { replica.origins[i]!.notAliveSince = since }
-            if !isStale, now.ms - since >= config.originTimeoutMs,
+            if !isStale, config.master || graph.entries.isEmpty, now.ms - since >= config.originTimeoutMs,
                now.ms - freshSince >= 2 * config.gossipIntervalMs || freshSince == 0 {
                 dead.append(Int32(i))
             }
         }
+        var notices: [RecordBatch] = []
         for id in dead {
             let o = replica.origins[Int(id)]!
-            stats.originsPurged += 1
-            log(.info, "origin_dead", [("origin", o.name), ("generation", "\(o.generation)"), ("records", "\(o.liveCount)"),
-                                       ("silent_ms", "\(now.ms - (o.notAliveSince ?? now.ms))")], &effects)
-            buried[o.name] = (o.generation, now.ms + config.tombstoneTTLMs)
-            replica.purge(id)
+            notices.append(Node.deathNotice(o.name, o.generation))
+            bury(id, now: now, effects: &effects)
         }
+        if !notices.isEmpty, config.master {
+            let frame = PeerCodec.encode(.records(notices))
+            for (lid, link) in links where link.isUp && link.peer?.master == false { send(lid, frame, effects: &effects) }
+        }
+    }
+
+    /// A master's verdict that an origin life is dead, in the records
+    /// message: a reset sync from `UInt64.max` with nothing in it.
+    static func deathNotice(_ name: String, _ generation: UInt64) -> RecordBatch {
+        RecordBatch(origin: name, generation: generation, mode: .sync(since: .max, upTo: 0, reset: true), deltas: [])
+    }
+
+    /// Purges a dead origin and keeps its life out for a while.
+    mutating func bury(_ id: Int32, now: Instant, effects: inout [Effect]) {
+        guard let o = replica.origins[Int(id)] else { return }
+        stats.originsPurged += 1
+        log(.info, "origin_dead", [("origin", o.name), ("generation", "\(o.generation)"), ("records", "\(o.liveCount)"),
+                                   ("silent_ms", "\(now.ms - (o.notAliveSince ?? now.ms))")], &effects)
+        buried[o.name] = (o.generation, now.ms + config.tombstoneTTLMs)
+        replica.purge(id)
+    }
+
+    /// Every master entry, without leaves lists for a leaf (it follows its
+    /// masters' verdicts on origins and needs only the masters' graph).
+    mutating func sendAllEntries(_ id: LinkID, effects: inout [Effect]) {
+        let all = graph.entries.values.sorted { $0.name < $1.name }
+        let leaf = links[id]?.peer?.master != true
+        send(id, .masters(leaf ? all.map(\.withoutLeaves) : all), effects: &effects)
     }
 }

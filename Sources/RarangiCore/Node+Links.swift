@@ -133,9 +133,7 @@ extension Node {
         if config.master { myEntryDirty = true; publishMyEntry(now: now) }
         // Start a round on the new link at once: digest, and masters if we know any.
         send(id, .digest(hash: replica.digestHash(), mastersHash: graph.hash, entries: replica.digest), effects: &effects)
-        if !graph.entries.isEmpty {
-            send(id, .masters(graph.entries.values.sorted { $0.name < $1.name }), effects: &effects)
-        }
+        if !graph.entries.isEmpty, config.master { sendAllEntries(id, effects: &effects) }
         recomputePartition(now: now, effects: &effects)
     }
 

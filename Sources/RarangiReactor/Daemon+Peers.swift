@@ -75,7 +75,7 @@ extension Daemon {
 
     /// `.connect`: a non-blocking connect; completion arrives as writability.
     func connectPeer(_ link: LinkID, host: String, port: Int) {
-        guard let fd = Socket.connect(host: host, port: port) else {
+        guard let fd = Socket.connect(host: host, port: port, from: options.host) else {
             logger.log(.debug, "peer_connect_failed", [("link", link.description), ("target", "\(host):\(port)")])
             apply(.peerClosed(link))
             return

@@ -77,7 +77,7 @@ enum Socket {
 
     /// Starts a non-blocking connect to `host:port`; nil when the address
     /// cannot be resolved or the socket cannot be created.
-    static func connect(host: String, port: Int) -> Int32? {
+    static func connect(host: String, port: Int, from source: String = "") -> Int32? {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -87,6 +87,19 @@ enum Socket {
         defer { freeaddrinfo(result) }
         let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
+        if !source.isEmpty, source != "0.0.0.0", source != "::" {
+            // Leave from the listening address, so a peer (and a firewall)
+            // sees the daemon's own address rather than the host's default.
+            var shints = addrinfo()
+            shints.ai_family = info.pointee.ai_family
+            shints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            shints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
+            var local: UnsafeMutablePointer<addrinfo>?
+            if getaddrinfo(source, "0", &shints, &local) == 0, let l = local {
+                _ = Glibc.bind(fd, l.pointee.ai_addr, l.pointee.ai_addrlen)
+                freeaddrinfo(local)
+            }
+        }
         let rc = Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen)
         if rc != 0, errno != EINPROGRESS {
             close(fd)

@@ -63,6 +63,8 @@ public final class Simulation {
     public private(set) var dropped = 0
     /// Every log event of level warn or above, with its host (for diagnosis).
     public private(set) var warnings: [(Int, LogEvent)] = []
+    /// Messages and bytes delivered by message type.
+    public private(set) var traffic: [String: (count: Int, bytes: Int)] = [:]
     /// Count of log events by name.
     public private(set) var eventCounts: [String: Int] = [:]
 
@@ -174,6 +176,16 @@ public final class Simulation {
             do {
                 while let message = try decoder.next() {
                     delivered += 1
+                    let kind: String
+                    switch message {
+                    case .hello: kind = "hello"
+                    case let .digest(_, _, e): kind = e == nil ? "digest" : "digest-full"
+                    case .pull: kind = "pull"
+                    case .records: kind = "records"
+                    case .masters: kind = "masters"
+                    }
+                    traffic[kind, default: (0, 0)].count += 1
+                    traffic[kind, default: (0, 0)].bytes += bytes.count
                     handle(to.host, .peerMessage(to.link, message))
                     guard conns[c]?.open == true else { return }
                 }

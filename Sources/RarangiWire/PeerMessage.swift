@@ -166,6 +166,13 @@ public struct MasterEntry: Sendable, Equatable {
         self.leaves = leaves
     }
 
+    /// The entry with an empty leaves list (what leaves are sent).
+    public var withoutLeaves: MasterEntry {
+        var e = self
+        e.leaves = []
+        return e
+    }
+
     /// Whether this entry is newer than `other` (same master).
     public func isNewer(than other: MasterEntry) -> Bool {
         generation != other.generation ? generation > other.generation : seq > other.seq

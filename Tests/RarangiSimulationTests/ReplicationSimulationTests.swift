@@ -171,6 +171,7 @@ final class ReplicationSimulationTests: XCTestCase {
             sim.run(for: 500)
             if env["RARANGI_SIM_TRACE"] != nil {
                 let m = s.mismatches(Array(sim.hosts.indices), expected: s.regs)
+                print("traffic: \(sim.traffic.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.count)/\($0.value.bytes / 1024)KB" })")
                 print("t+\(sim.now - healedAt): mismatched=\(m.count) stale=\(sim.hosts.filter { $0.node?.isStale == true }.count) e.g. \(m.first?.1 ?? "")")
             }
             if s.mismatches(Array(sim.hosts.indices), expected: s.regs).isEmpty,

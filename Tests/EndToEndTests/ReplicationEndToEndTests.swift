@@ -1,0 +1,140 @@
+import Foundation
+import XCTest
+
+/// Six real daemons on loopback: clusters a and b, each with two masters
+/// and a leaf. Each daemon has its own 127.0.31.x address, so a test can
+/// cut the network between the clusters with iptables (root only).
+final class ReplicationEndToEndTests: XCTestCase {
+    static let port = 20000 + Int(getpid() % 20000)
+    static let rule = "rarangi-e2e-replication"
+
+    struct Member {
+        var name: String
+        var host: String
+        var args: [String]
+    }
+
+    static let members: [Member] = [
+        Member(name: "ma1", host: "127.0.31.1", args: ["--cluster", "a", "--master"]),
+        Member(name: "ma2", host: "127.0.31.2", args: ["--cluster", "a", "--master", "--peer", "127.0.31.1:\(port)"]),
+        Member(name: "la", host: "127.0.31.3", args: ["--cluster", "a", "--peer", "127.0.31.1:\(port)", "--peer", "127.0.31.2:\(port)"]),
+        // Naming one master is enough: mb1 learns ma2 and mb2 from ma1.
+        Member(name: "mb1", host: "127.0.31.4", args: ["--cluster", "b", "--master", "--peer", "127.0.31.1:\(port)"]),
+        Member(name: "mb2", host: "127.0.31.5", args: ["--cluster", "b", "--master", "--peer", "127.0.31.4:\(port)"]),
+        Member(name: "lb", host: "127.0.31.6", args: ["--cluster", "b", "--peer", "127.0.31.4:\(port)", "--peer", "127.0.31.5:\(port)"]),
+    ]
+
+    var daemons: [String: DaemonProcess] = [:]
+
+    override func setUpWithError() throws {
+        for m in Self.members {
+            daemons[m.name] = try DaemonProcess(["--env", "testing", "--name", m.name, "--listen", "\(m.host):\(Self.port)",
+                                                 "--gossip-interval", "300", "--origin-timeout", "3000"] + m.args)
+        }
+        // Every daemon links up: each master reaches the three others.
+        let meshed = eventually(within: 10) {
+            Self.members.filter { $0.name.hasPrefix("m") }.allSatisfy { m in
+                ((try? self.status(m.name)["masters"] as? [String: Any])?[m.name] as? [String: Any])?["reaches"].map { ($0 as? [Any])?.count == 3 } ?? false
+            }
+        }
+        XCTAssertTrue(meshed, "masters did not form a full mesh: \(daemons["mb2"]!.log)")
+    }
+
+    override func tearDown() {
+        Self.removeRules()
+        for d in daemons.values { d.stop() }
+        daemons = [:]
+    }
+
+    func host(_ name: String) -> String { Self.members.first { $0.name == name }!.host }
+
+    func request(_ method: String, _ name: String, _ path: String, body: String? = nil) throws -> Response {
+        let c = try RawConnection(port: Self.port, host: host(name), timeoutSeconds: 5)
+        return try c.request(method, path, body: body)
+    }
+
+    func status(_ name: String) throws -> [String: Any] { try request("GET", name, "/_status").json }
+
+    func instance(_ name: String, _ service: String, _ id: String) -> String? {
+        guard let r = try? request("GET", name, "/\(service)"), r.status == 200 else { return nil }
+        return (r.json[id] as? [String: Any]).map { "\($0["host"] ?? "")" }
+    }
+
+    func testRegistrationAtOneLeaf_appearsAtTheLeafOfTheOtherCluster_andDeleteRemovesItEverywhere() throws {
+        XCTAssertEqual(try request("PUT", "la", "/web/i1", body: #"{"host":"h1","port":80}"#).status, 201)
+        XCTAssertTrue(eventually(within: 2) { self.instance("lb", "web", "i1") == "h1" }, "not replicated to lb")
+        for m in ["ma1", "ma2", "mb1", "mb2"] { XCTAssertEqual(instance(m, "web", "i1"), "h1", m) }
+        // The seed's delta query answers in the seed's format.
+        let deltas = try request("GET", "lb", "/_deltas?la=0").json
+        XCTAssertEqual(((deltas["la"] as? [[Any]])?.first?[1]) as? String, "i1")
+        XCTAssertEqual(try request("DELETE", "lb", "/web/i1").status, 200)
+        XCTAssertTrue(eventually(within: 2) { self.instance("la", "web", "i1") == nil && self.instance("ma1", "web", "i1") == nil })
+    }
+
+    func testKill9OfAMaster_isSurvived_andItsRecordsArePurged() throws {
+        XCTAssertEqual(try request("PUT", "ma1", "/db/m", body: #"{"host":"on-ma1"}"#).status, 201)
+        XCTAssertTrue(eventually(within: 2) { self.instance("lb", "db", "m") == "on-ma1" })
+        daemons["ma1"]!.kill9()
+        // The leaf of cluster a still reaches the world through ma2.
+        XCTAssertEqual(try request("PUT", "la", "/web/after", body: #"{"host":"h2"}"#).status, 201)
+        XCTAssertTrue(eventually(within: 3) { self.instance("lb", "web", "after") == "h2" }, "not replicated after the kill")
+        // ma1 is dead: its records leave the view everywhere after the origin timeout.
+        XCTAssertTrue(eventually(within: 8) { self.instance("lb", "db", "m") == nil && self.instance("la", "db", "m") == nil },
+                      "the dead master's record survived: \(daemons["lb"]!.log.suffix(2000))")
+        XCTAssertEqual((try status("la")["partition"] as? [String: Any])?["stale"] as? Bool, false)
+    }
+
+    // MARK: network cut
+
+    static func iptables(_ args: [String]) -> Int32 {
+        (try? runTool("/usr/sbin/iptables", args).status) ?? -1
+    }
+
+    static func removeRules() {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables"),
+              let listing = try? runTool("/usr/sbin/iptables", ["-S", "INPUT"]) else { return }
+        for line in listing.out.split(separator: "\n") where line.contains(rule) && line.hasPrefix("-A ") {
+            // "-A INPUT -s … -j DROP" → "-D INPUT -s … -j DROP"; values hold no spaces or quotes.
+            let args = ["-D"] + line.dropFirst(3).split(separator: " ").map { String($0).replacingOccurrences(of: "\"", with: "") }
+            _ = iptables(args)
+        }
+    }
+
+    func cut(_ a: [String], from b: [String]) throws {
+        for x in a { for y in b {
+            for (s, d) in [(host(x), host(y)), (host(y), host(x))] {
+                let rc = Self.iptables(["-A", "INPUT", "-s", s, "-d", d, "-p", "tcp", "-m", "comment", "--comment", Self.rule, "-j", "DROP"])
+                guard rc == 0 else { throw TestError("iptables failed (\(rc))") }
+            }
+        } }
+    }
+
+    func testNetworkCutBetweenClusters_isDetected_minorityServesStale_andHealingMerges() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root for iptables") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables") else { throw XCTSkip("iptables is not installed") }
+        Self.removeRules()
+        defer { Self.removeRules() }
+        XCTAssertEqual(try request("PUT", "la", "/web/a", body: #"{"host":"ha"}"#).status, 201)
+        XCTAssertEqual(try request("PUT", "lb", "/web/b", body: #"{"host":"hb"}"#).status, 201)
+        XCTAssertTrue(eventually(within: 2) { self.instance("la", "web", "b") == "hb" && self.instance("lb", "web", "a") == "ha" })
+
+        try cut(["ma1", "ma2", "la"], from: ["mb1", "mb2", "lb"])
+        // A 2–2 tie of masters: the side holding the smallest name (ma1) is the majority.
+        XCTAssertTrue(eventually(within: 6) {
+            (try? self.request("GET", "lb", "/web"))?.header("X-Rarangi-Stale") == "true"
+        }, "lb not marked stale: \(daemons["lb"]!.log.suffix(1500))")
+        XCTAssertEqual((try status("mb1")["partition"] as? [String: Any])?["stale"] as? Bool, true)
+        XCTAssertNil(try request("GET", "la", "/web").header("X-Rarangi-Stale"))
+        // The majority purges the unreachable side's origins; the stale side keeps serving all it knew.
+        XCTAssertTrue(eventually(within: 8) { self.instance("la", "web", "b") == nil }, "majority kept lb's record")
+        XCTAssertEqual(instance("lb", "web", "a"), "ha", "the stale side purged the rest of the world")
+        XCTAssertEqual(try request("PUT", "lb", "/web/b2", body: #"{"host":"hb2"}"#).status, 201)
+
+        Self.removeRules()
+        XCTAssertTrue(eventually(within: 8) {
+            self.instance("la", "web", "b") == "hb" && self.instance("la", "web", "b2") == "hb2"
+                && self.instance("lb", "web", "a") == "ha"
+                && (try? self.request("GET", "lb", "/web"))?.header("X-Rarangi-Stale") == nil
+        }, "did not heal: \(daemons["lb"]!.log.suffix(1500))")
+    }
+}
