@@ -15,6 +15,7 @@ public struct MasterGraph: Sendable {
     public private(set) var sizes: [Int] = []
     private var cachedHash: UInt64 = 0
     private var dirty = false
+    private var claims: [String: Set<String>] = [:]
 
     /// Creates an empty graph.
     public init() {}
@@ -24,9 +25,10 @@ public struct MasterGraph: Sendable {
     public mutating func merge(_ entry: MasterEntry) -> Bool {
         if let held = entries[entry.name], !entry.isNewer(than: held) { return false }
         if let held = entries[entry.name] { cachedHash ^= Self.hash(held) }
+        if entries[entry.name]?.masters != entry.masters { claims[entry.name] = Set(entry.masters) ; dirty = true }
+        if entries[entry.name] == nil { dirty = true }
         entries[entry.name] = entry
         cachedHash ^= Self.hash(entry)
-        dirty = true
         return true
     }
 
@@ -47,7 +49,6 @@ public struct MasterGraph: Sendable {
     /// Recomputes the components (union of mutually claimed edges).
     private mutating func recompute() {
         dirty = false
-        let claims = entries.mapValues { Set($0.masters) }
         let names = entries.keys.sorted()
         var index: [String: Int] = [:]
         for (i, n) in names.enumerated() { index[n] = i }

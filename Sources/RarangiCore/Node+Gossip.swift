@@ -82,7 +82,7 @@ extension Node {
                 let applied = replica.apply(b, now: now.ms, clock: &clock)
                 if case let .sync(_, upTo, _) = b.mode, upTo > 0 { pullsInFlight[b.origin] = nil }
                 if applied, case .push = b.mode { relay.append(b) }
-                if applied { aliveDirty = true }
+                if applied { aliveDirtyScan = true }
             }
             if !relay.isEmpty {
                 // Split horizon: masters hear every master directly, so what
@@ -222,14 +222,20 @@ extension Node {
     mutating func updateLiveness(now: Instant, effects: inout [Effect]) {
         if aliveDirty {
             aliveDirty = false
+            aliveDirtyScan = true
             var alive: Set<String> = [config.name]
             for link in links.values where link.isUp { if let p = link.peer { alive.insert(p.name) } }
             if let c = myComponent { alive.formUnion(graph.vouched(by: c)) }
             aliveSet = alive
         }
+        guard aliveScanNeeded || aliveDirtyScan else { return }
+        aliveDirtyScan = false
         var dead: [Int32] = []
+        var anyNotAlive = false
+        defer { aliveScanNeeded = anyNotAlive }
         for i in replica.origins.indices where i != Int(replica.selfID) {
             guard let o = replica.origins[i] else { continue }
+            defer { if replica.origins[i]?.notAliveSince != nil { anyNotAlive = true } }
             if aliveSet.contains(o.name) || (graph.entries.isEmpty && now.ms - o.lastHeard < config.originTimeoutMs) {
                 if o.notAliveSince != nil { replica.origins[i]!.notAliveSince = nil }
                 continue

@@ -141,6 +141,7 @@ extension Node {
     /// to every master (the smaller name dials); a leaf keeps two masters of
     /// its cluster.
     mutating func learnTargets(now: Instant) {
+        if !config.master, links.values.filter({ !$0.id.isInbound }).count >= 2 { return }
         let reached = Set(links.values.compactMap { $0.peer?.name })
         let targets = Set(links.values.filter { !$0.id.isInbound }.map { "\($0.host):\($0.port)" })
         var leafMasterLinks = links.values.filter { !$0.id.isInbound }.count

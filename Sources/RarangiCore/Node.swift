@@ -28,6 +28,9 @@ public struct Node {
     var myComponent: Int?
     var aliveDirty = true
     var graphDirty = false
+    /// Some origin is not alive (its purge clock runs), or the origins changed: scan them.
+    var aliveScanNeeded = true
+    var aliveDirtyScan = true
     var aliveSet: Set<String> = []
     var pullsInFlight: [String: Int64] = [:]
     /// Dead origin lives, kept out until their records could no longer circulate.

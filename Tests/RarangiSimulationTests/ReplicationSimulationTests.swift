@@ -109,7 +109,7 @@ final class ReplicationSimulationTests: XCTestCase {
         let env = ProcessInfo.processInfo.environment
         let clusters = env["RARANGI_SIM_CLUSTERS"].flatMap { Int($0) } ?? 20
         let leaves = env["RARANGI_SIM_LEAVES"].flatMap { Int($0) } ?? 48
-        let s = Scenario(seed: seed, clusters: clusters, leavesPerCluster: leaves, loss: 0.01)
+        let s = Scenario(seed: seed, clusters: clusters, leavesPerCluster: leaves, loss: 0.002)
         let sim = s.sim
         let note = "seed=\(seed) (replay: RARANGI_SIM_SEED=\(seed) swift test --filter ReplicationSimulationTests)"
         XCTAssertGreaterThanOrEqual(sim.hosts.count, env["RARANGI_SIM_CLUSTERS"] == nil ? 1000 : 0)
