@@ -53,10 +53,18 @@ pids+=($!)
 wait_port "$nport" || true
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$nport/web" && break; sleep 0.05; done
 
+# libevent's own evhttp, serving the bytes from memory: the parser we chose not to use.
+cc -O2 -o "$work/evhttp_reference" bench/evhttp_reference.c $(pkg-config --cflags --libs libevent)
+eport=$(free_port)
+"$work/evhttp_reference" "$eport" "$work/www/web" &
+pids+=($!)
+wait_port "$eport"
+
 run_wrk() { wrk -t1 -c50 -d"${secs}s" "$@" 2>&1; }
 run_wrk -d2s "http://127.0.0.1:$nport/web" >/dev/null   # warm-up
 run_wrk -d2s "http://127.0.0.1:$dport/web" >/dev/null
 nginx_get=$(run_wrk "http://127.0.0.1:$nport/web" | rps)
+evhttp_get=$(run_wrk "http://127.0.0.1:$eport/web" | rps)
 ours_get=$(run_wrk "http://127.0.0.1:$dport/web" | rps)
 ours_put=$(run_wrk -s bench/put.lua "http://127.0.0.1:$dport" | rps)
 kill "$dpid"; wait "$dpid" 2>/dev/null || true
@@ -72,20 +80,21 @@ sleep 0.5
 rss1=$(rss_kib "$mpid")
 instances=$(curl -s "http://127.0.0.1:$mport/_status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"])')
 
-python3 - "$nginx_get" "$ours_get" "$ours_put" "$rss0" "$rss1" "$object_bytes" "$instances" "$bytes" "$secs" <<'PY'
+python3 - "$nginx_get" "$ours_get" "$ours_put" "$evhttp_get" "$rss0" "$rss1" "$object_bytes" "$instances" "$bytes" "$secs" <<'PY'
 import sys
-nginx_get, ours_get, ours_put = map(float, sys.argv[1:4])
-rss0, rss1, obj, inst, size, secs = map(int, sys.argv[4:10])
+nginx_get, ours_get, ours_put, evhttp_get = map(float, sys.argv[1:5])
+rss0, rss1, obj, inst, size, secs = map(int, sys.argv[5:11])
 growth = (rss1 - rss0) * 1024
 rows = [
     ("nginx GET /web (reference)", f"{nginx_get:,.0f} req/s", "", ""),
+    ("libevent evhttp GET (C, from memory)", f"{evhttp_get:,.0f} req/s", f"{evhttp_get / nginx_get:.2f}x nginx", "info"),
     ("rarangid GET /web", f"{ours_get:,.0f} req/s", f"{ours_get / nginx_get:.2f}x nginx", "PASS" if ours_get >= 0.9 * nginx_get else "FAIL"),
     ("rarangid PUT refresh", f"{ours_put:,.0f} req/s", f"{ours_put / nginx_get:.2f}x nginx GET", "PASS" if ours_put >= 0.6 * nginx_get else "FAIL"),
     (f"RSS growth, {inst:,} instances", f"{growth / 1e6:.1f} MB", f"{growth / obj:.2f}x of {obj / 1e6:.1f} MB objects", "PASS" if growth <= 3 * obj else "FAIL"),
 ]
 print(f"\nrarangid vs nginx (worker_processes 1), wrk -t1 -c50 -d{secs}s, {size}-byte response, loopback")
-print(f"{'measure':34} {'value':>16}  {'ratio':28} target")
+print(f"{'measure':38} {'value':>16}  {'ratio':28} target")
 for name, value, ratio, verdict in rows:
-    print(f"{name:34} {value:>16}  {ratio:28} {verdict}")
+    print(f"{name:38} {value:>16}  {ratio:28} {verdict}")
 print("targets: GET >= 0.9x nginx; PUT >= 0.6x nginx GET; RSS growth <= 3x object bytes (etcd: about 7x)")
 PY
