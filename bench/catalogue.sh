@@ -54,7 +54,7 @@ wait_port "$nport" || true
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$nport/web" && break; sleep 0.05; done
 
 # libevent's own evhttp, serving the bytes from memory: the parser we chose not to use.
-cc -O2 -o "$work/evhttp_reference" bench/evhttp_reference.c $(pkg-config --cflags --libs libevent)
+"$(command -v cc || command -v clang)" -O2 -o "$work/evhttp_reference" bench/evhttp_reference.c $(pkg-config --cflags --libs libevent)
 eport=$(free_port)
 "$work/evhttp_reference" "$eport" "$work/www/web" &
 pids+=($!)
