@@ -86,7 +86,7 @@ public final class Daemon {
         self.options = options
         self.logger = logger
         let limit = Socket.raiseFileLimit()
-        let cap = max(16, limit - 64)
+        let cap = max(16, limit - 32)
         if options.maxConnections > cap {
             logger.log(.warn, "max_connections_lowered", [("requested", "\(options.maxConnections)"), ("open_file_limit", "\(limit)"), ("using", "\(cap)")])
             maxConnections = cap
