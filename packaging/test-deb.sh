@@ -3,6 +3,7 @@
 #
 #     packaging/test-deb.sh              # build the .deb, then test it
 #     packaging/test-deb.sh --no-build   # test build/deb/rarangi_*.deb as it is
+#     packaging/test-deb.sh --deb FILE   # test another .deb (implies --no-build)
 #     packaging/test-deb.sh --no-boot    # plain chroot: skip the systemd checks
 #
 # Builds the package with packaging/build-deb.sh and runs lintian on it. Then
@@ -26,12 +27,14 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=1 boot=1
-for arg in "$@"; do
+build=1 boot=1 deb=""
+while [ $# -gt 0 ]; do
+    arg=$1; shift
     case $arg in
     --no-build) build=0 ;;
+    --deb) deb=$(realpath "${1:?--deb needs a file}"); shift; build=0 ;;
     --no-boot) boot=0 ;;
-    -h | --help) sed -n '2,28s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,29s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "test-deb.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -109,8 +112,8 @@ if [ "$build" = 1 ]; then
     check "build-deb.sh builds the package" "$root/packaging/build-deb.sh" --no-lintian
     say "      (build took $(( $(date +%s) - t ))s)"
 fi
-deb=$(ls "$root"/build/deb/rarangi_*_"$arch".deb 2>/dev/null | head -1)
-if [ -z "$deb" ]; then say "FAIL  no build/deb/rarangi_*_$arch.deb"; failed=$((failed + 1)); finish; fi
+[ -n "$deb" ] || deb=$(ls "$root"/build/deb/rarangi_*_"$arch".deb 2>/dev/null | head -1)
+if [ ! -f "$deb" ]; then say "FAIL  no build/deb/rarangi_*_$arch.deb"; failed=$((failed + 1)); finish; fi
 version=$(dpkg-deb --field "$deb" Version)
 say "test-deb: ${deb#"$root"/}, $(du -h "$deb" | cut -f1)B, installed size $(dpkg-deb --field "$deb" Installed-Size) KiB"
 say "test-deb: Depends: $(dpkg-deb --field "$deb" Depends)"
@@ -154,6 +157,13 @@ if [ ! -f "$base/.rarangi-base-complete" ]; then
     touch "$base/.rarangi-base-complete"
     say "      (debootstrap took $(( $(date +%s) - t ))s)"
 fi
+# Copies left by a run that was killed outright (its trap never ran).
+for old in "$chroots"/run-*; do
+    [ -d "$old" ] || continue
+    kill -0 "${old##*/run-}" 2>/dev/null && continue
+    grep -q " $old/" /proc/self/mounts && umount -R "$old/proc" 2>/dev/null
+    grep -q " $old/" /proc/self/mounts || rm -rf --one-file-system "$old"
+done
 sys=$chroots/run-$$
 cp -a --reflink=auto "$base" "$sys"
 cp /etc/resolv.conf "$sys/etc/resolv.conf"
@@ -282,10 +292,13 @@ bad_config() {
 check "--check-config rejects a bad file with one line naming the problem" bad_config
 
 # --- a daemon started by hand with the installed configuration -------------
+# A loopback port nothing listens on, below the ephemeral range, so that no
+# outgoing connection of another program on this machine holds it either.
 free_port() {
-    local p
+    local p low
+    low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
     for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((10000 + RANDOM % (low - 10000)))
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
     done
     return 1
@@ -322,7 +335,9 @@ prop() { inside systemctl show -p "$2" --value "rarangid@$1.service"; }
 main_pid() { prop "$1" MainPID; }
 wait_active() {
     for _ in $(seq 1 50); do [ "$(prop "$1" ActiveState)" = active ] && return 0; sleep 0.2; done
-    inside systemctl status --no-pager "rarangid@$1.service"; return 1
+    inside systemctl show -p ActiveState,SubState,Result,ExecMainStatus,NRestarts "rarangid@$1.service"
+    inside journalctl --no-pager -n 30 -u "rarangid@$1.service"
+    return 1
 }
 runs_as_rarangi() {
     local pid; pid=$(main_pid "$1")
