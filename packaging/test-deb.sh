@@ -15,10 +15,11 @@
 # ldd finds only Debian libraries, man finds the pages, systemd-analyze
 # verify says nothing, every shipped configuration file validates; a daemon
 # started by hand from the installed configuration registers and looks up
-# a service; both slots start under systemd as the rarangi user, one is
-# restarted after a crash, a bad configuration is not restarted; an upgrade
-# keeps edited configuration and restarts the running instances; remove
-# stops them; purge leaves nothing of the package.
+# a service; both slots start under systemd as the rarangi user, reload
+# applies a new log level, a crashed daemon is restarted, a bad
+# configuration is not; an upgrade keeps edited configuration and restarts
+# the running instances; remove stops them; purge leaves nothing of the
+# package.
 #
 # Needs root. Installs on this machine, when missing: debootstrap,
 # systemd-container, curl (and build-deb.sh's build dependencies). Talks to
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --deb) deb=$(realpath "${1:?--deb needs a file}"); shift; build=0 ;;
     --no-boot) boot=0 ;;
-    -h | --help) sed -n '2,29s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,30s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "test-deb.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -356,6 +357,18 @@ if booted; then
     check "slot a runs as user rarangi" runs_as_rarangi development-a
     check "slot a: register and look up on 127.0.0.1:$port_a" eval 'wait_port $port_a && register_and_lookup $port_a api api-1'
     check "slot b: register and look up on 127.0.0.1:$port_b" eval 'wait_port $port_b && register_and_lookup $port_b api api-2'
+    reload_log_level() {
+        local pid; pid=$(main_pid development-a)
+        printf 'log-level: debug\n' >>"$sys/etc/rarangi/development-a.yaml"
+        inside systemctl reload rarangid@development-a || return 1
+        for _ in $(seq 1 25); do
+            inside journalctl --no-pager -u rarangid@development-a | grep -q 'event=reloaded log_level=debug' && break
+            sleep 0.2
+        done
+        inside journalctl --no-pager -u rarangid@development-a | grep 'event=reload' || return 1
+        [ "$(main_pid development-a)" = "$pid" ] && [ "$(prop development-a ActiveState)" = active ]
+    }
+    check "systemctl reload applies the file's log level without a restart" reload_log_level
     crash_restart() {
         local old new
         old=$(main_pid development-a)
