@@ -24,15 +24,18 @@ final class DaemonProcess {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }
 
-    init(_ arguments: [String], listen: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws {
-        var args = arguments
-        if listen, !args.contains(where: { $0.hasPrefix("--listen") }) {
+    /// `launcher` runs another program (e.g. a shell setting limits) whose
+    /// arguments then hold the daemon's command line.
+    init(_ arguments: [String], listen: Bool = true, launcher: String? = nil,
+         file: StaticString = #filePath, line: UInt = #line) throws {
+        var args = launcher != nil ? Array(arguments.dropFirst()) : arguments
+        if launcher == nil, listen, !args.contains(where: { $0.hasPrefix("--listen") }) {
             args += ["--listen", "127.0.0.1:0"]
         }
         self.arguments = args
         logURL = FileManager.default.temporaryDirectory.appendingPathComponent("rarangid-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        process.executableURL = DaemonProcess.binary
+        process.executableURL = launcher.map { URL(fileURLWithPath: $0) } ?? DaemonProcess.binary
         process.arguments = args
         process.standardError = try FileHandle(forWritingTo: logURL)
         process.standardOutput = FileHandle.nullDevice
@@ -78,6 +81,15 @@ final class DaemonProcess {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+    }
+
+    /// User plus system CPU seconds the daemon has used (from /proc).
+    var cpuSeconds: Double {
+        guard let s = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = s.lastIndex(of: ")") else { return 0 }
+        let fields = s[s.index(after: close)...].split(separator: " ")
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// Resident memory of the daemon in bytes (from /proc).

@@ -1,0 +1,126 @@
+import Foundation
+import XCTest
+
+/// How the daemon treats connections: many at once, stalled, idle, over the
+/// cap, out of descriptors — it keeps serving everyone else.
+final class ConnectionHandlingTests: XCTestCase {
+    func status(_ port: Int) throws -> [String: Any] { try http("GET", port, "/_status").json }
+    func connections(_ port: Int) throws -> [String: Int] {
+        (try status(port)["connections"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
+    }
+
+    func test_thousandConcurrentConnections_areAllServed() throws {
+        let daemon = try DaemonProcess(["--env", "development"])
+        defer { daemon.stop() }
+        XCTAssertEqual(try http("PUT", daemon.port, "/web/a", body: #"{"port":1}"#).status, 201)
+        var open: [RawConnection] = []
+        for _ in 0..<1000 { open.append(try RawConnection(port: daemon.port)) }
+        XCTAssertEqual(try connections(daemon.port)["open"], 1001)
+        // Every one sends its request before any reads its answer.
+        for c in open { try c.send("GET /web HTTP/1.1\r\nHost: x\r\n\r\n") }
+        for c in open {
+            let r = try c.readResponse()
+            XCTAssertEqual(r.status, 200)
+            XCTAssertEqual(r.text, #"{"a":{"port":1}}"#)
+        }
+        open.removeAll()
+        XCTAssertTrue(eventually(within: 5) { (try? self.connections(daemon.port)["open"]) == 1 })
+    }
+
+    func test_halfSentRequest_timesOutWith408_whileOthersAreServed() throws {
+        let daemon = try DaemonProcess(["--env", "development", "--request-timeout", "1"])
+        defer { daemon.stop() }
+        let staller = try RawConnection(port: daemon.port)
+        try staller.send("PUT /web/stall HTTP/1.1\r\nContent-Length: 20\r\n\r\n{\"por")
+        let startedAt = Date()
+        // Another client is served at once while the first one stalls.
+        XCTAssertEqual(try http("GET", daemon.port, "/web").status, 200)
+        XCTAssertLessThan(Date().timeIntervalSince(startedAt), 0.5)
+        let r = try staller.readResponse()
+        XCTAssertEqual(r.status, 408)
+        XCTAssertEqual(r.json["error"] as? String, "request_timeout")
+        let waited = Date().timeIntervalSince(startedAt)
+        XCTAssertGreaterThanOrEqual(waited, 0.9)
+        XCTAssertLessThan(waited, 3)
+        XCTAssertTrue(staller.readUntilClosed())
+        XCTAssertEqual(try http("GET", daemon.port, "/web").text, "{}")
+
+        // A request line that never finishes is timed out the same way.
+        let slowHead = try RawConnection(port: daemon.port)
+        try slowHead.send("GET /we")
+        XCTAssertEqual(try slowHead.readResponse().status, 408)
+    }
+
+    func test_idleKeepAliveConnection_isClosedAfterIdleTimeout() throws {
+        let daemon = try DaemonProcess(["--env", "development", "--idle-timeout", "1"])
+        defer { daemon.stop() }
+        let c = try RawConnection(port: daemon.port)
+        XCTAssertEqual(try c.request("GET", "/").status, 200)
+        let t0 = Date()
+        XCTAssertTrue(c.readUntilClosed())
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 3)
+    }
+
+    func test_connectionsBeyondTheCap_get503_andTheCapHolds() throws {
+        let daemon = try DaemonProcess(["--env", "development", "--max-connections", "16"])
+        defer { daemon.stop() }
+        var held: [RawConnection] = []
+        for _ in 0..<16 { held.append(try RawConnection(port: daemon.port)) }
+        XCTAssertTrue(eventually(within: 2) { (try? self.openCount(daemon.port, extra: held)) ?? false })
+        let over = try RawConnection(port: daemon.port)
+        let r = try over.readResponse()
+        XCTAssertEqual(r.status, 503)
+        XCTAssertEqual(r.json["error"] as? String, "too_many_connections")
+        XCTAssertEqual(r.header("retry-after"), "1")
+        XCTAssertTrue(over.readUntilClosed())
+        // The held connections still work.
+        XCTAssertEqual(try held[0].request("GET", "/").status, 200)
+        held.removeAll()
+        XCTAssertTrue(eventually(within: 3) { (try? http("GET", daemon.port, "/").status) == 200 })
+    }
+
+    /// Checks through one of the held connections that the daemon counts all 16.
+    private func openCount(_ port: Int, extra held: [RawConnection]) throws -> Bool {
+        let s = try held[0].request("GET", "/_status").json
+        return (s["connections"] as? [String: Any])?["open"] as? Int == 16
+    }
+
+    func test_tenThousandConnectionsOpenedAndClosed_leaveNothingBehind() throws {
+        let daemon = try DaemonProcess(["--env", "development"])
+        defer { daemon.stop() }
+        _ = try http("GET", daemon.port, "/")
+        let rssBefore = daemon.residentBytes
+        for batch in 0..<100 {
+            var conns: [RawConnection] = []
+            for _ in 0..<100 { conns.append(try RawConnection(port: daemon.port)) }
+            // Half of them make a request, half close without a word.
+            for (i, c) in conns.enumerated() where i % 2 == 0 {
+                XCTAssertEqual(try c.request("GET", "/web").status, 200, "batch \(batch)")
+            }
+        }
+        XCTAssertTrue(eventually(within: 5) { (try? self.connections(daemon.port)) == nil ? false :
+            (try! self.connections(daemon.port))["open"] == 1 })
+        let counts = try connections(daemon.port)
+        XCTAssertGreaterThanOrEqual(counts["accepted"] ?? 0, 10_000)
+        // Every Connection object was freed: only the status request's own is alive.
+        XCTAssertEqual(counts["objects"], 1)
+        let grown = daemon.residentBytes - rssBefore
+        XCTAssertLessThan(grown, 8 << 20, "resident memory grew by \(grown) bytes")
+    }
+
+    func test_outOfFileDescriptors_pausesAcceptingWithoutSpinning_andRecovers() throws {
+        // A tiny descriptor limit makes accept() fail with EMFILE.
+        let daemon = try DaemonProcess(["/bin/sh", "-c", "ulimit -n 24; exec \"$0\" \"$@\"", DaemonProcess.binary.path,
+                                        "--env", "development", "--listen", "127.0.0.1:0"], launcher: "/bin/sh")
+        defer { daemon.stop() }
+        var conns: [RawConnection] = []
+        for _ in 0..<30 { conns.append(try RawConnection(port: daemon.port)) }
+        XCTAssertTrue(eventually(within: 3) { daemon.log.contains("event=accept_paused") }, daemon.log)
+        let cpuBefore = daemon.cpuSeconds
+        usleep(1_000_000)
+        let cpu = daemon.cpuSeconds - cpuBefore
+        XCTAssertLessThan(cpu, 0.3, "the daemon spun while out of descriptors: \(cpu)s of CPU in 1s")
+        conns.removeAll()
+        XCTAssertTrue(eventually(within: 5) { (try? http("GET", daemon.port, "/").status) == 200 })
+    }
+}
