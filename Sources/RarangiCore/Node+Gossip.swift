@@ -9,7 +9,7 @@ extension Node {
         guard links.values.contains(where: \.isUp) else { return }
         let batch = RecordBatch(origin: config.name, generation: config.generation, mode: .push(prev: prev), deltas: deltas)
         let frame = PeerCodec.encode(.records([batch]))
-        for (id, link) in links where link.isUp { send(id, frame, effects: &effects) }
+        for (id, link) in orderedLinks where link.isUp { send(id, frame, effects: &effects) }
     }
 
     // MARK: messages
@@ -89,7 +89,7 @@ extension Node {
                 // came from a master goes on only to leaves.
                 let frame = PeerCodec.encode(.records(relay))
                 let fromMaster = peer.master && config.master
-                for (other, l) in links where other != id && l.isUp {
+                for (other, l) in orderedLinks where other != id && l.isUp {
                     if fromMaster, l.peer?.master == true { continue }
                     send(other, frame, effects: &effects)
                 }
@@ -143,7 +143,7 @@ extension Node {
     /// silent links cut, origin liveness and tombstone collection.
     mutating func gossipRound(now: Instant, effects: inout [Effect]) {
         nextGossipAt = now.ms + config.gossipIntervalMs
-        for (id, link) in links where link.isUp && now.ms - link.lastHeard > config.linkTimeoutMs {
+        for (id, link) in orderedLinks where link.isUp && now.ms - link.lastHeard > config.linkTimeoutMs {
             log(.warn, "link_timeout", [("link", id.description), ("peer", link.peer?.name ?? "-"),
                                         ("silent_ms", "\(now.ms - link.lastHeard)")], &effects)
             cut(id, reason: "timeout", now: now, effects: &effects)
@@ -157,7 +157,7 @@ extension Node {
         let masters = changed.isEmpty ? [] : PeerCodec.encode(.masters(changed.map(\.withoutLeaves)))
         let mine = changed.filter { $0.name == config.name }
         let ownOnly = mine.isEmpty ? [] : PeerCodec.encode(.masters(mine))
-        for (id, link) in links where link.isUp {
+        for (id, link) in orderedLinks where link.isUp {
             send(id, digest, effects: &effects)
             let frame = link.peer?.master == true ? ownOnly : masters
             if !frame.isEmpty { send(id, frame, effects: &effects) }
@@ -237,9 +237,22 @@ extension Node {
             guard let o = replica.origins[i] else { continue }
             defer { if replica.origins[i]?.notAliveSince != nil { anyNotAlive = true } }
             if aliveSet.contains(o.name) || (graph.entries.isEmpty && now.ms - o.lastHeard < config.originTimeoutMs) {
-                if o.notAliveSince != nil { replica.origins[i]!.notAliveSince = nil }
+                // Forgive the purge clock only once the origin has stayed
+                // alive for two rounds: right after a heal the graph may
+                // still hold entries older than the deaths they hide.
+                if o.notAliveSince != nil {
+                    if let seen = o.aliveSeenAt {
+                        if now.ms - seen >= 2 * config.gossipIntervalMs {
+                            replica.origins[i]!.notAliveSince = nil
+                            replica.origins[i]!.aliveSeenAt = nil
+                        }
+                    } else {
+                        replica.origins[i]!.aliveSeenAt = now.ms
+                    }
+                }
                 continue
             }
+            if o.aliveSeenAt != nil { replica.origins[i]!.aliveSeenAt = nil }
             let since = o.notAliveSince ?? now.ms
             if o.notAliveSince == nil { replica.origins[i]!.notAliveSince = since }
             if !isStale, config.master || graph.entries.isEmpty, now.ms - since >= config.originTimeoutMs,
@@ -255,7 +268,7 @@ extension Node {
         }
         if !notices.isEmpty, config.master {
             let frame = PeerCodec.encode(.records(notices))
-            for (lid, link) in links where link.isUp && link.peer?.master == false { send(lid, frame, effects: &effects) }
+            for (lid, link) in orderedLinks where link.isUp && link.peer?.master == false { send(lid, frame, effects: &effects) }
         }
     }
 

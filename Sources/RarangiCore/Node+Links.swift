@@ -9,6 +9,12 @@ extension Node {
                   host: config.advertiseHost, port: UInt16(clamping: config.advertisePort))
     }
 
+    /// The links in id order: effects come out in the same order in every
+    /// process, so a simulation replays exactly from its seed.
+    var orderedLinks: [(LinkID, Link)] {
+        links.sorted { $0.key.raw < $1.key.raw }.map { ($0.key, $0.value) }
+    }
+
     mutating func send(_ id: LinkID, _ message: PeerMessage, effects: inout [Effect]) {
         send(id, PeerCodec.encode(message), effects: &effects)
     }
@@ -38,7 +44,7 @@ extension Node {
     /// Fires the deadlines of links: connect when a wait is over, give up on
     /// connects and handshakes that take too long.
     mutating func linkDeadlines(now: Instant, effects: inout [Effect]) {
-        for (id, link) in links {
+        for (id, link) in orderedLinks {
             switch link.state {
             case let .waiting(until) where until <= now.ms:
                 if let name = link.peer?.name, links.values.contains(where: { $0.id != id && $0.isUp && $0.peer?.name == name }) {
@@ -77,7 +83,11 @@ extension Node {
             }
             return
         }
-        let delay = Backoff.delay(attempt: link.attempt, random: rng.next())
+        // Masters probe each other at the first back-off step (1–2 s) for
+        // ever: that is how a healed partition is noticed within a round or
+        // two. Every other link backs off exponentially to 5 minutes.
+        let probe = config.master && (link.peer?.master == true || link.learned)
+        let delay = Backoff.delay(attempt: probe ? 0 : link.attempt, random: rng.next())
         link.attempt += 1
         link.state = .waiting(until: now.ms + delay)
         links[id] = link
@@ -116,7 +126,7 @@ extension Node {
         // their grown back-off.
         let recovered = links[id]!.attempt > 0 || id.isInbound && links.values.contains { $0.attempt > 1 }
         if recovered {
-            for (other, l) in links where other != id && l.attempt > 1 {
+            for (other, l) in orderedLinks where other != id && l.attempt > 1 {
                 if case let .waiting(until) = l.state, until > now.ms + Backoff.baseMs {
                     links[other]!.state = .waiting(until: now.ms + Int64(rng.next() % UInt64(Backoff.baseMs)))
                     links[other]!.attempt = 1

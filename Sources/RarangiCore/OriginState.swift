@@ -42,6 +42,8 @@ struct OriginState {
     var liveCount = 0
     /// When the origin was last seen alive-less (nil while alive).
     var notAliveSince: Int64?
+    /// When the origin was first seen alive again while its purge clock ran.
+    var aliveSeenAt: Int64?
     /// Local monotonic ms when something of this origin last arrived.
     var lastHeard: Int64 = 0
 

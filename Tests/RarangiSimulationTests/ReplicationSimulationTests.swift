@@ -1,5 +1,5 @@
 import Foundation
-import RarangiCore
+@testable import RarangiCore
 import RarangiTestKit
 import RarangiWire
 import XCTest
@@ -172,6 +172,11 @@ final class ReplicationSimulationTests: XCTestCase {
             if env["RARANGI_SIM_TRACE"] != nil {
                 let m = s.mismatches(Array(sim.hosts.indices), expected: s.regs)
                 print("traffic: \(sim.traffic.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.count)/\($0.value.bytes / 1024)KB" })")
+                if let dbg = env["RARANGI_SIM_DEBUG"], let h = sim.hosts.firstIndex(where: { $0.config.name == dbg }), let n = sim.hosts[h].node {
+                    let victimNames = victims.map { s.name($0) }
+                    let held = n.replica.origins.compactMap { $0 }.filter { victimNames.contains($0.name) }
+                    print("debug \(dbg): stale=\(n.isStale) fresh=\(n.freshSince) comp=\(String(describing: n.myComponent)) sizes=\(n.graph.sizes) held=\(held.map { "\($0.name):\($0.notAliveSince.map(String.init) ?? "alive"):\(n.aliveSet.contains($0.name))" }) buried=\(n.buried.keys.filter { victimNames.contains($0) }.count)")
+                }
                 print("t+\(sim.now - healedAt): mismatched=\(m.count) stale=\(sim.hosts.filter { $0.node?.isStale == true }.count) e.g. \(m.first?.1 ?? "")")
             }
             if s.mismatches(Array(sim.hosts.indices), expected: s.regs).isEmpty,
