@@ -274,4 +274,36 @@ final class ReplicationCoreTests: XCTestCase {
         XCTAssertEqual(doc, #"{"a":[["web","i1",{"h":1},10],["web","i2",null,11]]}"#)
         XCTAssertEqual(String(decoding: node.deltasDocument([("a", 10)]), as: UTF8.self), #"{"a":[["web","i2",null,11]]}"#)
     }
+
+    func testMasters_probeEachOtherAtTheFirstStep_forEver() {
+        var node = Node(config: NodeConfig(environment: "testing", name: "m1", master: true, peers: [.init(host: "h", port: 1)]), seed: 3)
+        let id = node.links.keys.first!
+        var t: Int64 = 0
+        _ = node.handle(.deadline, now: Instant(ms: t))
+        _ = node.handle(.peerConnected(id, host: "h"), now: Instant(ms: t))
+        _ = node.handle(.peerMessage(id, .hello(PeerHello(environment: "testing", cluster: "c", name: "m2", generation: 1, master: true, host: "h", port: 1))), now: Instant(ms: t))
+        for _ in 0..<8 {
+            t += 10
+            _ = node.handle(.peerClosed(id), now: Instant(ms: t))
+            guard case let .waiting(until)? = node.links[id]?.state else { return XCTFail("not waiting") }
+            XCTAssertTrue((1000..<2000).contains(until - t), "master probe delay \(until - t)")
+            t = until
+            _ = node.handle(.deadline, now: Instant(ms: t))
+        }
+    }
+
+    func testLeaf_followsItsMastersVerdictOnADeadOrigin_andIgnoresALeafsClaim() {
+        var leaf = Node(config: NodeConfig(environment: "testing", name: "l1"))
+        let m = LinkID(LinkID.inboundBit | 1), l = LinkID(LinkID.inboundBit | 2)
+        for (id, name, master) in [(m, "m1", true), (l, "l2", false)] {
+            _ = leaf.handle(.peerConnected(id, host: ""), now: Instant(ms: 0))
+            _ = leaf.handle(.peerMessage(id, .hello(PeerHello(environment: "testing", cluster: "c", name: name, generation: 1, master: master, host: "", port: 0))), now: Instant(ms: 0))
+        }
+        _ = leaf.handle(.peerMessage(m, .records([put("gone", "i1", v: 10)])), now: Instant(ms: 1))
+        XCTAssertEqual(leaf.catalogue.count, 1)
+        _ = leaf.handle(.peerMessage(l, .records([Node.deathNotice("gone", 1)])), now: Instant(ms: 2))
+        XCTAssertEqual(leaf.catalogue.count, 1, "only a master's verdict counts")
+        _ = leaf.handle(.peerMessage(m, .records([Node.deathNotice("gone", 1)])), now: Instant(ms: 3))
+        XCTAssertEqual(leaf.catalogue.count, 0)
+    }
 }
