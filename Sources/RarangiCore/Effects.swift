@@ -25,6 +25,10 @@ public enum Effect: Sendable {
     case reply(ConnectionID, HTTPResponse)
     /// Write one log line.
     case log(LogEvent)
+    /// Start a stream on a connection: the response's head and its body as
+    /// the first chunk, then keep the connection open and ping it (a held
+    /// registration). The connection reads no further requests.
+    case stream(ConnectionID, HTTPResponse)
 }
 
 /// One log line: a level, an event name and key=value fields.

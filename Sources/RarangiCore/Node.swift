@@ -8,8 +8,10 @@ public struct Node {
     /// This node's identity and limits.
     public let config: NodeConfig
     /// The registrations.
-    public private(set) var catalogue = Catalogue()
-    private var clock = HybridClock()
+    public internal(set) var catalogue = Catalogue()
+    var clock = HybridClock()
+    /// Held registrations and parked blocking queries, keyed by connection.
+    var sessions = ClientSessions()
     /// Counters for the status document.
     public private(set) var stats = Stats()
 
@@ -35,7 +37,10 @@ public struct Node {
     /// The instant at which the node next wants a `.deadline` input; the
     /// shell keeps exactly one timer armed for it.
     public var nextDeadline: Instant? {
-        catalogue.nextDeadline.map { Instant(ms: $0) }
+        // Held registrations sit in the expiry heap at `Catalogue.never`: no deadline.
+        let expiry = catalogue.nextDeadline.flatMap { $0 == Catalogue.never ? nil : $0 }
+        let soonest = [expiry, sessions.watches.nextDeadline].compactMap { $0 }.min()
+        return soonest.map { Instant(ms: $0) }
     }
 
     /// Handles one input and returns what to do.
@@ -49,15 +54,19 @@ public struct Node {
     public mutating func handle(_ input: Input, now: Instant, into effects: inout [Effect]) {
         switch input {
         case let .request(conn, request):
+            if handleSession(conn, request, now: now, effects: &effects) { break }
             effects.append(.reply(conn, answer(request, now: now, effects: &effects)))
-        case .connectionClosed:
-            break
+        case let .connectionClosed(conn):
+            endSessions(of: conn, now: now, effects: &effects)
         case .deadline:
             expire(now: now, effects: &effects)
+            timeOutWatches(now: now, effects: &effects)
         }
+        // Watchers hear of a change in the very turn that applied it.
+        notifyWatchers(effects: &effects)
     }
 
-    private mutating func expire(now: Instant, effects: inout [Effect]) {
+    mutating func expire(now: Instant, effects: inout [Effect]) {
         for (service, id) in catalogue.expire(atOrBefore: now.ms) {
             stats.expired += 1
             effects.append(.log(LogEvent(.info, "expired", [("service", service), ("id", id)])))
@@ -125,6 +134,9 @@ public struct Node {
             }
             out.append(UInt8(ascii: "}"))
             return HTTPResponse(status: 200, body: pretty ? JSONPretty.indent(out) : out + [10])
+        case .hold, .watch:
+            // Answered by `handleSession` before `answer` is reached.
+            return .error(500, "internal", "sessions are answered by handleSession")
         case .status:
             // The shell answers status itself, adding its own counters to `statusMembers`.
             return .error(500, "internal", "status is answered by the shell")

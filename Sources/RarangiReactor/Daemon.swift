@@ -67,6 +67,9 @@ public final class Daemon {
     var nextConnectionID: UInt64 = 1
     var dirty: [Connection] = []
     var toFree: [Connection] = []
+    /// Connections whose blocking query was answered this turn; their
+    /// pipelined input is parsed after the turn.
+    var unparked: [Connection] = []
     var effects: [Effect] = []
     var turnNow: Instant?
     var armedDeadline: Int64?
@@ -169,6 +172,7 @@ public final class Daemon {
     // MARK: the end of a turn
 
     func afterTurn() {
+        resumeUnparked()
         for conn in dirty {
             conn.dirty = false
             flushNow(conn)
@@ -187,7 +191,7 @@ public final class Daemon {
         }
     }
 
-    private func flushNow(_ conn: Connection) {
+    func flushNow(_ conn: Connection) {
         guard conn.state == .open || conn.state == .closing else { return }
         if !conn.flush() {
             closeConnection(conn)
@@ -239,6 +243,8 @@ public final class Daemon {
                 if let conn = connections[cid.raw] { send(response, on: conn) }
             case let .log(event):
                 logger.log(event)
+            case let .stream(cid, response):
+                if let conn = connections[cid.raw] { startStream(response, on: conn) }
             }
         }
     }
@@ -248,6 +254,7 @@ public final class Daemon {
         encoder.encode(response, keepAlive: conn.replyKeepAlive, isHTTP11: conn.replyHTTP11,
                        headOnly: conn.replyHeadOnly, into: &conn.output)
         if response.close || !conn.replyKeepAlive { conn.state = .closing }
+        if conn.session == .parked { unpark(conn) }
         markDirty(conn)
     }
 
@@ -265,6 +272,7 @@ public final class Daemon {
     }
 
     private func shutdown() {
+        releaseHeldBeforeShutdown()
         for conn in Array(connections.values) { closeConnection(conn) }
         for conn in toFree { free(conn) }
         toFree.removeAll()
