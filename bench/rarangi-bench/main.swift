@@ -1,0 +1,2 @@
+import RarangiClient
+print("bench placeholder")
