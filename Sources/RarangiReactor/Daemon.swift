@@ -108,6 +108,12 @@ public final class Daemon {
         base = b
         startedAt = Clock.now()
         signal(SIGPIPE, SIG_IGN)
+        // A parent that spawned us from a thread with signals blocked (a
+        // dispatch worker, say) leaves them blocked: unblock the ones we handle.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&handled, sig) }
+        sigprocmask(SIG_UNBLOCK, &handled, nil)
         setUpEvents()
     }
 
