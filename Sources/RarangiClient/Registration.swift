@@ -104,6 +104,9 @@ public final class Registration: @unchecked Sendable {
 
     private func holdLoop() async {
         var backoff = Backoff()
+        // Holds lost within a second of being made, in a row: a daemon that
+        // keeps dropping us is backed off from; any other loss fails over at once.
+        var shortHolds = 0
         while !Task.isCancelled {
             let candidates: [Endpoint]
             do { candidates = try config.candidates() } catch { fail(error); return }
@@ -128,13 +131,15 @@ public final class Registration: @unchecked Sendable {
                 if wasHeld {
                     // Start over from slot a at once; a daemon that drops us
                     // within a second counts as a failure and backs off.
-                    heldLongEnough = DispatchTime.now().uptimeNanoseconds - started >= 1_000_000_000
+                    let long = DispatchTime.now().uptimeNanoseconds - started >= 1_000_000_000
+                    shortHolds = long ? 0 : shortHolds + 1
+                    heldLongEnough = shortHolds <= 1
                     break
                 }
             }
             if Task.isCancelled { return }
             if heldLongEnough {
-                backoff.reset()
+                if shortHolds == 0 { backoff.reset() }
                 continue
             }
             if !first.isResolved {

@@ -79,6 +79,10 @@ extension Daemon {
     /// this gives parked queries are written, so a watcher sees them go
     /// before its connection closes.
     func releaseHeldBeforeShutdown() {
+        // Refuse new connections first, so released holders that reconnect
+        // at once are refused here and go straight to the other slot.
+        event_del(listenEvent)
+        Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
         let held = connections.values.filter { if case .held = $0.session { return true } else { return false } }
         guard !held.isEmpty else { return }
         for conn in held { closeConnection(conn) }
