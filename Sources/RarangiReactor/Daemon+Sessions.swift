@@ -22,7 +22,7 @@ extension Daemon {
     static let pingIntervalMs: Int64 = 2000
     /// TCP_USER_TIMEOUT on held sockets: unacknowledged pings error the
     /// connection out after this.
-    static let heldUserTimeoutMs: Int32 = 6000
+    static let heldUserTimeoutMs: Int32 = 5000
     /// Pipelined input buffered behind a parked query before the connection is closed.
     static let maxParkedInput = 65536
 

@@ -37,6 +37,7 @@ final class VanishedHolderTests: XCTestCase {
         XCTAssertTrue(try eventually(within: 12) { try http("GET", daemon.port, "/web").json.isEmpty })
         let elapsed = Date().timeIntervalSince(vanished)
         XCTAssertLessThan(elapsed, 10, "detected after \(elapsed) s")
+        print("vanished holder released after \(String(format: "%.2f", elapsed)) s")
         XCTAssertTrue(daemon.log.contains("event=released service=web id=ghost"), daemon.log)
     }
 }
