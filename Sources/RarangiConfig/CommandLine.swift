@@ -81,31 +81,15 @@ public enum FlagParser {
         func one(_ name: String) -> String? { merged[name]?.last ?? Settings.named(name)?.defaultValue }
         func checked(_ name: String) throws(ConfigError) -> String? {
             guard let value = one(name) else { return nil }
-            let setting = Settings.named(name)!
-            switch setting.kind {
-            case let .choice(options):
-                guard options.contains(value) else {
-                    throw ConfigError("invalid --\(name) '\(value)': expected one of \(options.joined(separator: ", "))")
-                }
-            case let .integer(range):
-                guard let n = Int(value), range.contains(n) else {
-                    throw ConfigError("invalid --\(name) '\(value)': expected a whole number from \(range.lowerBound) to \(range.upperBound)")
-                }
-            case .endpoint:
-                guard Endpoint(parsing: value) != nil else {
-                    throw ConfigError("invalid --\(name) '\(value)': expected HOST:PORT with a port from 0 to 65535")
-                }
-            case .flag:
-                guard value == "true" || value == "false" else {
-                    throw ConfigError("invalid --\(name) '\(value)': expected true or false")
-                }
-            case .text, .action:
-                break
-            }
+            try validate(name, value)
             return value
         }
         func int(_ name: String) throws(ConfigError) -> Int { Int(try checked(name)!)! }
 
+        // A file value overridden by a flag must still be valid: the file is used alone later.
+        for (name, values) in file where Settings.named(name) != nil {
+            for value in values where name != "peer" { try validate(name, value) }
+        }
         guard let environment = try checked("env") else {
             throw ConfigError("no environment given: use --env with one of \(WellKnown.environments.joined(separator: ", "))")
         }
@@ -141,6 +125,31 @@ public enum FlagParser {
             requestTimeoutSeconds: try int("request-timeout"),
             logLevel: LogEvent.Level.allCases.first { $0.name == (try? checked("log-level")) } ?? .info,
             configFile: merged["config"]?.last)
+    }
+
+    /// Checks one value against its setting's kind and bounds.
+    static func validate(_ name: String, _ value: String) throws(ConfigError) {
+        let setting = Settings.named(name)!
+        switch setting.kind {
+        case let .choice(options):
+            guard options.contains(value) else {
+                throw ConfigError("invalid --\(name) '\(value)': expected one of \(options.joined(separator: ", "))")
+            }
+        case let .integer(range):
+            guard let n = Int(value), range.contains(n) else {
+                throw ConfigError("invalid --\(name) '\(value)': expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+        case .endpoint:
+            guard Endpoint(parsing: value) != nil else {
+                throw ConfigError("invalid --\(name) '\(value)': expected HOST:PORT with a port from 0 to 65535")
+            }
+        case .flag:
+            guard value == "true" || value == "false" else {
+                throw ConfigError("invalid --\(name) '\(value)': expected true or false")
+            }
+        case .text, .action:
+            break
+        }
     }
 }
 

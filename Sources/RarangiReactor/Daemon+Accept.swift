@@ -8,13 +8,7 @@ extension Daemon {
     /// listener cannot starve the connections already open.
     func acceptReady() {
         for _ in 0..<256 {
-            var peer = sockaddr_storage()
-            var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let fd = withUnsafeMutablePointer(to: &peer) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    accept4(listenFD, __SOCKADDR_ARG(__sockaddr__: $0), &peerLength, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
-                }
-            }
+            let fd = rarangi_accept(listenFD)
             if fd < 0 {
                 let e = errno
                 switch e {

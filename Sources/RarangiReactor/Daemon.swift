@@ -79,6 +79,18 @@ public final class Daemon {
     var scratch = [UInt8](repeating: 0, count: 65536)
     let maxConnections: Int
 
+    /// What SIGHUP applies without a restart.
+    public struct Reloadable {
+        /// The new least severe log level.
+        public var logLevel: LogEvent.Level
+        /// Creates the settings.
+        public init(logLevel: LogEvent.Level) { self.logLevel = logLevel }
+    }
+
+    /// Re-reads the configuration on SIGHUP; returns the new settings or the
+    /// reason they are invalid (then nothing changes).
+    public var reloader: (() -> Result<Reloadable, ConfigReloadError>)?
+
     var accepted = 0
     var rejected = 0
     var acceptPauses = 0
@@ -269,11 +281,28 @@ public final class Daemon {
     func signalled(_ signo: Int32) {
         switch signo {
         case SIGHUP:
-            logger.log(.info, "sighup", [("action", "none"), ("reason", "this version reloads nothing; restart to apply changes")])
+            reload()
         default:
             logger.log(.info, "stopping", [("signal", signo == SIGTERM ? "TERM" : "INT")])
             running = false
             event_base_loopbreak(base)
+        }
+    }
+
+    private func reload() {
+        guard let reloader else {
+            logger.log(.info, "reload_skipped", [("reason", "no configuration source")])
+            return
+        }
+        switch reloader() {
+        case let .success(settings):
+            let old = logger.level
+            // Written under the more verbose of the two levels, so it shows either way.
+            logger.level = min(old, settings.logLevel)
+            logger.log(.info, "reloaded", [("log_level", settings.logLevel.name), ("previous_log_level", old.name)])
+            logger.level = settings.logLevel
+        case let .failure(error):
+            logger.log(.error, "reload_failed", [("error", error.message), ("action", "kept the running configuration")])
         }
     }
 
@@ -291,4 +320,12 @@ public final class Daemon {
         event_base_free(base)
         logger.log(.info, "stopped")
     }
+}
+
+/// Why a reload was refused.
+public struct ConfigReloadError: Error {
+    /// The sentence for the log.
+    public var message: String
+    /// Creates an error.
+    public init(_ message: String) { self.message = message }
 }

@@ -212,45 +212,43 @@ private struct Scanner {
         return range
     }
 
-    mutating func array(depth: Int) throws(JSONError) {
+    /// Opens a container: consumes `open`, and returns true when it is
+    /// empty (the `close` is consumed too).
+    mutating func open(_ open: UInt8, _ close: UInt8, depth: Int) throws(JSONError) -> Bool {
         guard depth <= JSON.maxDepth else { throw .tooDeep }
         index += 1
-        out.append(UInt8(ascii: "["))
+        out.append(open)
         skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            out.append(UInt8(ascii: "]"))
-            return
-        }
-        while true {
-            try value(depth: depth)
+        guard index < bytes.count, bytes[index] == close else { return false }
+        index += 1
+        out.append(close)
+        return true
+    }
+
+    /// After a member or element: true on `,` (more follow), false on `close`.
+    mutating func more(_ close: UInt8) throws(JSONError) -> Bool {
+        skipSpace()
+        let expected = "',' or '\(Character(Unicode.Scalar(close)))'"
+        guard index < bytes.count else { throw fail(expected) }
+        let b = bytes[index]
+        guard b == UInt8(ascii: ",") || b == close else { throw fail(expected) }
+        index += 1
+        out.append(b)
+        return b == UInt8(ascii: ",")
+    }
+
+    mutating func array(depth: Int) throws(JSONError) {
+        if try open(UInt8(ascii: "["), UInt8(ascii: "]"), depth: depth) { return }
+        repeat {
             skipSpace()
-            guard index < bytes.count else { throw fail("',' or ']'") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                out.append(UInt8(ascii: ","))
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                out.append(UInt8(ascii: "]"))
-                return
-            }
-            throw fail("',' or ']'")
-        }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { throw fail("a value (JSON allows no trailing comma)") }
+            try value(depth: depth)
+        } while try more(UInt8(ascii: "]"))
     }
 
     mutating func object(depth: Int) throws(JSONError) {
-        guard depth <= JSON.maxDepth else { throw .tooDeep }
-        index += 1
-        out.append(UInt8(ascii: "{"))
-        skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            out.append(UInt8(ascii: "}"))
-            return
-        }
-        while true {
+        if try open(UInt8(ascii: "{"), UInt8(ascii: "}"), depth: depth) { return }
+        repeat {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                 if index < bytes.count, bytes[index] == UInt8(ascii: "}") { throw fail("a member name (JSON allows no trailing comma)") }
@@ -268,20 +266,7 @@ private struct Scanner {
             if depth == 1 {
                 noteTopLevel(key: keyRange, valueStart: valueStart, outStart: outStart)
             }
-            skipSpace()
-            guard index < bytes.count else { throw fail("',' or '}'") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                out.append(UInt8(ascii: ","))
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                out.append(UInt8(ascii: "}"))
-                return
-            }
-            throw fail("',' or '}'")
-        }
+        } while try more(UInt8(ascii: "}"))
     }
 
     mutating func noteTopLevel(key: Range<Int>, valueStart: Int, outStart: Int) {

@@ -17,10 +17,21 @@ func hostName() -> String {
     return name.isEmpty ? "localhost" : name
 }
 
+/// Reads the file (if any) and merges it with the flags: at start and on SIGHUP.
+func loadConfig(_ flags: RawSettings) throws(ConfigError) -> DaemonConfig {
+    var file: RawSettings = [:]
+    if let path = flags["config"]?.last {
+        file = try ConfigFile.load(path: path, nameFromFlags: flags["name"]?.last)
+    }
+    return try FlagParser.resolve(flags: flags, file: file, hostname: hostName())
+}
+
 let config: DaemonConfig
 let command: Command
+let flags: RawSettings
 do {
-    let (cmd, flags) = try FlagParser.parse(Array(CommandLine.arguments.dropFirst()))
+    let (cmd, parsedFlags) = try FlagParser.parse(Array(CommandLine.arguments.dropFirst()))
+    flags = parsedFlags
     command = cmd
     switch command {
     case .help:
@@ -32,11 +43,7 @@ do {
     case .run, .checkConfig:
         break
     }
-    var file: RawSettings = [:]
-    if let path = flags["config"]?.last {
-        file = try ConfigFile.load(path: path, nameFromFlags: flags["name"]?.last)
-    }
-    config = try FlagParser.resolve(flags: flags, file: file, hostname: hostName())
+    config = try loadConfig(flags)
 } catch {
     fail(error.message, status: 2)
 }
@@ -56,6 +63,14 @@ do {
                                 requestTimeoutMs: Int64(config.requestTimeoutSeconds) * 1000,
                                 version: RarangiVersion.string),
         logger: logger)
+    daemon.reloader = {
+        do {
+            let fresh = try loadConfig(flags)
+            return .success(Daemon.Reloadable(logLevel: fresh.logLevel))
+        } catch {
+            return .failure(ConfigReloadError("\(error)"))
+        }
+    }
     exit(daemon.run())
 } catch {
     fail("\(error)", status: 1)

@@ -96,3 +96,36 @@ final class StartupTests: XCTestCase {
         return url.path
     }
 }
+
+extension StartupTests {
+    func test_sighup_reappliesTheLogLevel_andKeepsRegistrations() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("rarangid-\(UUID().uuidString).yaml")
+        try "env: testing\nlog_level: warn\n".write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let daemon = try DaemonProcess(["--config", url.path, "--listen", "127.0.0.1:0", "--log-level", "info"], listen: false)
+        defer { daemon.stop() }
+        XCTAssertEqual(try http("PUT", daemon.port, "/web/a", body: "{}").status, 201)
+        try "env: testing\nlog_level: debug\n".write(to: url, atomically: true, encoding: .utf8)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        // Flags still win over the file: the level stays info.
+        XCTAssertTrue(eventually(within: 2) { daemon.log.contains("event=reloaded log_level=info") }, daemon.log)
+        try "env: testing\nlog_level: loud\n".write(to: url, atomically: true, encoding: .utf8)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        XCTAssertTrue(eventually(within: 2) { daemon.log.contains("event=reload_failed") }, daemon.log)
+        XCTAssertEqual(try http("GET", daemon.port, "/web").text, #"{"a":{}}"#)
+    }
+
+    func test_sighup_withoutFlagOverride_takesTheFilesLevel() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("rarangid-\(UUID().uuidString).yaml")
+        try "env: testing\nlog_level: info\n".write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let daemon = try DaemonProcess(["--config", url.path, "--listen", "127.0.0.1:0"], listen: false)
+        defer { daemon.stop() }
+        try "env: testing\nlog_level: error\n".write(to: url, atomically: true, encoding: .utf8)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        XCTAssertTrue(eventually(within: 2) { daemon.log.contains("event=reloaded log_level=error previous_log_level=info") }, daemon.log)
+        _ = try http("PUT", daemon.port, "/web/a", body: "{}")
+        usleep(100_000)
+        XCTAssertFalse(daemon.log.contains("event=registered"), "info lines are still written at level error")
+    }
+}

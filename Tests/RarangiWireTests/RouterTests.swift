@@ -1,0 +1,54 @@
+import RarangiWire
+import XCTest
+
+final class RouterTests: XCTestCase {
+    let router = Router(environment: "testing", maxTTLSeconds: 100)
+
+    func route(_ method: HTTPMethod, _ target: String, _ body: String = "", env: String? = nil) -> Result<CatalogueRequest, HTTPResponse> {
+        let parts = target.split(separator: "?", maxSplits: 1)
+        return router.route(HTTPRequest(method: method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : nil,
+                                        declaredEnvironment: env, body: Array(body.utf8)))
+    }
+
+    func errorCode(_ r: Result<CatalogueRequest, HTTPResponse>) -> String? {
+        guard case let .failure(resp) = r else { return nil }
+        let text = String(decoding: resp.body, as: UTF8.self)
+        return text.split(separator: "\"").dropFirst(3).first.map(String.init)
+    }
+
+    func test_routes() {
+        guard case .success(.services(pretty: false)) = route(.get, "/") else { return XCTFail() }
+        guard case .success(.status(pretty: true)) = route(.get, "/_status?pretty") else { return XCTFail() }
+        guard case .success(.lookup("web", true)) = route(.get, "/web?pretty=1") else { return XCTFail() }
+        guard case .success(.lookup("web", false)) = route(.head, "/web?pretty=0") else { return XCTFail() }
+        guard case .success(.instance("web", "a:1", false)) = route(.get, "/web/a:1") else { return XCTFail() }
+        guard case .success(.deregister("web", "a")) = route(.delete, "/web/a") else { return XCTFail() }
+        guard case let .success(.register("web", "a", body, ttl)) = route(.put, "/web/a?ttl=7", " { \"port\" : 1 } ") else { return XCTFail() }
+        XCTAssertEqual(String(decoding: body, as: UTF8.self), #"{"port":1}"#)
+        XCTAssertEqual(ttl, 7)
+    }
+
+    func test_errors() {
+        XCTAssertEqual(errorCode(route(.put, "/web/a", "{}", env: "production")), "wrong_environment")
+        XCTAssertEqual(errorCode(route(.put, "/web/a?ttl=101", "{}")), "invalid_ttl")
+        XCTAssertEqual(errorCode(route(.put, "/web/a", #"{"host":""}"#)), "invalid_host")
+        XCTAssertEqual(errorCode(route(.put, "/web/a", #"{"port":70000}"#)), "invalid_port")
+        XCTAssertEqual(errorCode(route(.put, "/web/a", "[]")), "not_an_object")
+        XCTAssertEqual(errorCode(route(.put, "/web/a", "{")), "invalid_json")
+        XCTAssertEqual(errorCode(route(.put, "/we b/a", "{}")), "invalid_service")
+        XCTAssertEqual(errorCode(route(.put, "/web/a/", "{}")), "not_found")
+        XCTAssertEqual(errorCode(route(.put, "/web//a", "{}")), "not_found")
+        XCTAssertEqual(errorCode(route(.post, "/web/a", "{}")), "method_not_allowed")
+        XCTAssertEqual(errorCode(route(.get, "/_deltas/x")), "not_found")
+    }
+
+    func test_names() {
+        XCTAssertNil(Names.serviceProblem("web-1.prod_x"))
+        XCTAssertNotNil(Names.serviceProblem("_web"))
+        XCTAssertNotNil(Names.serviceProblem(""))
+        XCTAssertNotNil(Names.serviceProblem(Substring(String(repeating: "a", count: 64))))
+        XCTAssertNil(Names.instanceProblem("host-1:8080@eu"))
+        XCTAssertNotNil(Names.instanceProblem("a/b"))
+        XCTAssertNotNil(Names.instanceProblem("é"))
+    }
+}

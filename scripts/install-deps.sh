@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages RarangiRatonga needs. Usage:
+#   scripts/install-deps.sh run    # building and running the daemon
+#   scripts/install-deps.sh test   # plus everything the test suite uses
+#   scripts/install-deps.sh bench  # plus the benchmark tools and reference
+set -euo pipefail
+what=${1:-run}
+packages=(libevent-dev pkg-config curl ca-certificates)
+case "$what" in
+  run) ;;
+  test) packages+=(mandoc iproute2 iptables procps) ;;
+  bench) packages+=(mandoc iproute2 iptables procps wrk nginx python3) ;;
+  *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
+esac
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "installing: ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
