@@ -29,6 +29,7 @@ struct Register: AsyncParsableCommand {
                 r.detach()
                 return
             }
+            setvbuf(stdout, nil, _IOLBF, 0)
             let registration = try await client.register(service: service, id: id, host: host, port: port, metadata: metadata)
             print("holding \(service)/\(id) on \(registration.server.map { "\($0)" } ?? "?"); interrupt to deregister")
             _ = await Signals.wait(for: [SIGINT, SIGTERM])

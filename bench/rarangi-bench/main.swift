@@ -158,6 +158,14 @@ do {
         _ = writer.read()
         samples.append(ms(t1 - t0))
     }
+    // Reference, same daemon, same run: a PUT's own round trip.
+    var rtt: [Double] = []
+    for i in 0..<(rounds * 5) {
+        let t0 = nowNs()
+        _ = writer.request("PUT", "/ref/x", body: "{\"n\":\(i)}")
+        rtt.append(ms(nowNs() - t0))
+    }
+    row("reference: PUT round trip on the same daemon (ms)", String(format: "p50 %.3f  p99 %.3f  (n=%d)", percentile(rtt, 0.5), percentile(rtt, 0.99), rtt.count))
     row("watch notification, PUT sent -> watcher answered (ms)", String(format: "p50 %.3f  p99 %.3f  (n=%d)", percentile(samples, 0.5), percentile(samples, 0.99), samples.count))
 
     // The same through the library's AsyncSequence.
