@@ -229,6 +229,23 @@ do {
     row("lone daemon restarted (\(String(format: "%.0f", restartMs)) ms down) -> all re-held (ms)", String(format: "%.0f", ms(nowNs() - t2)))
     await withTaskGroup(of: Void.self) { g in for r in regs { g.addTask { await r.cancel() } } }
     b2.stop()
+
+    // The daemon's side alone: N holds arriving at once on raw sockets.
+    let c = try Daemon([], port: 5844)
+    var socks: [Raw] = []
+    let t3 = nowNs()
+    for i in 0..<holders {
+        let r = try Raw(port: c.port)
+        r.send("PUT /raw/i\(i)?hold HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+        socks.append(r)
+    }
+    while held(c.port) < holders { usleep(2_000) }
+    row("daemon alone: \(holders) holds sent at once on raw sockets -> all held (ms)", String(format: "%.0f", ms(nowNs() - t3)))
+    let t4 = nowNs()
+    socks.removeAll()
+    while held(c.port) > 0 { usleep(2_000) }
+    row("daemon alone: \(holders) holders close -> all released (ms)", String(format: "%.0f", ms(nowNs() - t4)))
+    c.stop()
 }
 
 print("\n| measure | result |\n|---|---|")
