@@ -24,7 +24,10 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let hostName = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
+        // gethostname(2), not ProcessInfo.hostName, which may wait on DNS.
+        var buf = [CChar](repeating: 0, count: 256)
+        gethostname(&buf, buf.count)
+        let hostName = String(cString: buf).split(separator: ".").first.map(String.init) ?? "localhost"
         let instanceID = id ?? "\(hostName)-\(port)"
         let registration = try await reporting {
             try await common.client().register(service: service, id: instanceID, host: host ?? hostName, port: port,
