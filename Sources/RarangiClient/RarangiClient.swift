@@ -24,6 +24,9 @@ public struct RarangiClient: Sendable {
         self.init(Configuration(environment: environment, servers: servers))
     }
 
+    /// One formatter for every registration (creating one is costly; formatting is thread-safe).
+    nonisolated(unsafe) static let timestamp = ISO8601DateFormatter()
+
     /// Every live instance of `service`, sorted by id.
     public func lookup(_ service: String) async throws -> [Instance] {
         try await snapshot(service).instances
@@ -57,7 +60,7 @@ public struct RarangiClient: Sendable {
         for (k, v) in metadata { object[k] = v }
         if let host { object["host"] = host }
         if let port { object["port"] = port }
-        object["started_at"] = ISO8601DateFormatter().string(from: Date())
+        object["started_at"] = RarangiClient.timestamp.string(from: Date())
         return try await register(service: service, id: id, body: JSONText.encode(object), lifetime: lifetime)
     }
 

@@ -54,6 +54,7 @@ public struct ServiceWatch: AsyncSequence, Sendable {
                     out.finish(throwing: e)
                     return
                 } catch {
+                    if Task.isCancelled { break }
                     if progressed {
                         config.logLine("warn", "watch_lost", [("service", service), ("server", server.description),
                                                              ("reason", "\(error)")])

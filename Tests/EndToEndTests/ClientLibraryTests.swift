@@ -138,6 +138,29 @@ final class ClientLibraryTests: XCTestCase {
         XCTAssertTrue(eventually(within: 1) { ids(b.port, "web").isEmpty })
     }
 
+    func test_loneDaemonRestart_heldRegistrationReturns_afterAFirstRetryWithin1to2s() async throws {
+        let d = try DaemonProcess(["--env", "development"])
+        let port = d.port
+        let lines = Lines()
+        let client = RarangiClient(Configuration(environment: "development", servers: [Endpoint(host: "127.0.0.1", port: port)],
+                                                 log: { lines.add($0) }))
+        let r = try await client.register(service: "web", id: "solo", port: 80)
+        d.stop()
+        let restarted = Date()
+        let d2 = try DaemonProcess(["--env", "development", "--listen", "127.0.0.1:\(port)"])
+        defer { d2.stop() }
+        XCTAssertTrue(eventually(within: 3) { ids(port, "web") == ["solo"] })
+        XCTAssertLessThan(Date().timeIntervalSince(restarted), 2.5)
+        let delays = lines.all.compactMap { line -> Int? in
+            guard line.contains("event=reconnect_backoff"), let r = line.range(of: "delay_ms=") else { return nil }
+            return Int(line[r.upperBound...].prefix { $0.isNumber })
+        }
+        XCTAssertEqual(delays.count, 1, "\(lines.all)")
+        XCTAssertTrue((1000...2000).contains(delays.first ?? 0), "\(delays)")
+        XCTAssertEqual(r.timesRegistered, 2)
+        await r.cancel()
+    }
+
     func test_watch_hearsOfAChangeWithinMilliseconds() async throws {
         let d = try DaemonProcess(["--env", "development"])
         defer { d.stop() }
