@@ -53,20 +53,26 @@ public struct RarangiClient: Sendable {
 
     /// Registers an instance and keeps it registered until the returned
     /// handle is cancelled. Returns once the first daemon has accepted it;
-    /// throws when none can be reached or one refuses it.
+    /// throws when one refuses it or serves another environment, and when
+    /// none can be reached, unless `requireDaemon` is false: then it returns
+    /// at once and keeps trying in the background, with back-off.
     public func register(service: String, id: String, host: String? = nil, port: Int? = nil,
-                         metadata: [String: String] = [:], lifetime: Lifetime = .held) async throws -> Registration {
+                         metadata: [String: String] = [:], lifetime: Lifetime = .held,
+                         requireDaemon: Bool = true) async throws -> Registration {
         var object: [String: Any] = [:]
         for (k, v) in metadata { object[k] = v }
         if let host { object["host"] = host }
         if let port { object["port"] = port }
         object["started_at"] = RarangiClient.timestamp.string(from: Date())
-        return try await register(service: service, id: id, body: JSONText.encode(object), lifetime: lifetime)
+        return try await register(service: service, id: id, body: JSONText.encode(object), lifetime: lifetime,
+                                  requireDaemon: requireDaemon)
     }
 
     /// Registers an instance with a JSON object body of your own.
-    public func register(service: String, id: String, body: [UInt8], lifetime: Lifetime = .held) async throws -> Registration {
-        let registration = Registration(client: self, service: service, id: id, body: body, lifetime: lifetime)
+    public func register(service: String, id: String, body: [UInt8], lifetime: Lifetime = .held,
+                         requireDaemon: Bool = true) async throws -> Registration {
+        let registration = Registration(client: self, service: service, id: id, body: body, lifetime: lifetime,
+                                        requireDaemon: requireDaemon)
         try await registration.start()
         return registration
     }

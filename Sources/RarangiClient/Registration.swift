@@ -14,6 +14,7 @@ public final class Registration: @unchecked Sendable {
 
     private let client: RarangiClient
     private let body: [UInt8]
+    private let requireDaemon: Bool
     private let lock = NSLock()
     private var task: Task<Void, Never>?
     private var currentServer: Endpoint?
@@ -21,8 +22,9 @@ public final class Registration: @unchecked Sendable {
     private let first = OneShot()
     private var detached = false
 
-    init(client: RarangiClient, service: String, id: String, body: [UInt8], lifetime: Lifetime) {
+    init(client: RarangiClient, service: String, id: String, body: [UInt8], lifetime: Lifetime, requireDaemon: Bool) {
         self.client = client
+        self.requireDaemon = requireDaemon
         self.service = service
         self.id = id
         self.body = body
@@ -100,6 +102,19 @@ public final class Registration: @unchecked Sendable {
         lock.withLock { task }?.cancel()
     }
 
+    /// The first round reached no daemon: fails `register` when a daemon is
+    /// required; otherwise lets it return and keeps trying (false: stop).
+    private func pendingWithoutDaemon(_ error: Error) -> Bool {
+        guard !requireDaemon else {
+            first.resolve(.failure(error))
+            return false
+        }
+        config.logLine("warn", "registration_pending", [("service", service), ("id", id), ("error", "\(error)"),
+                                                        ("action", "retrying in the background")])
+        first.resolve(.success(()))
+        return true
+    }
+
     // MARK: held
 
     private func holdLoop() async {
@@ -142,10 +157,7 @@ public final class Registration: @unchecked Sendable {
                 if shortHolds == 0 { backoff.reset() }
                 continue
             }
-            if !first.isResolved {
-                first.resolve(.failure(RarangiError.noDaemonReachable(tried: tried)))
-                return
-            }
+            if !first.isResolved, !pendingWithoutDaemon(RarangiError.noDaemonReachable(tried: tried)) { return }
             let delay = backoff.nextDelayMs()
             config.logLine("info", "reconnect_backoff", [("service", service), ("id", id), ("delay_ms", "\(delay)")])
             try? await Task.sleep(nanoseconds: UInt64(delay) * 1_000_000)
@@ -214,10 +226,7 @@ public final class Registration: @unchecked Sendable {
                 return
             } catch {
                 if Task.isCancelled { break }
-                if !first.isResolved {
-                    first.resolve(.failure(error))
-                    return
-                }
+                if !first.isResolved, !pendingWithoutDaemon(error) { return }
                 if let s = lastServer { lost(s, "\(error)") }
                 lastServer = nil
                 try? await Task.sleep(nanoseconds: UInt64(backoff.nextDelayMs()) * 1_000_000)

@@ -8,7 +8,9 @@ struct Run: AsyncParsableCommand {
         discussion: """
         Registers SERVICE (held), starts CMD, forwards SIGTERM and SIGINT to it,
         deregisters when it exits, and exits with its status (128+N when signal N
-        killed it).
+        killed it). When no daemon can be reached the command starts anyway and
+        the registration is retried with back-off; a daemon of another
+        environment is an error and the command is not started.
         """)
 
     @OptionGroup var common: Common
@@ -29,11 +31,14 @@ struct Run: AsyncParsableCommand {
         gethostname(&buf, buf.count)
         let hostName = String(cString: buf).split(separator: ".").first.map(String.init) ?? "localhost"
         let instanceID = id ?? "\(hostName)-\(port)"
+        // Signals are caught from the start: one that arrives while registering
+        // is forwarded to the command as soon as it exists.
+        let signals = Signals.stream([SIGTERM, SIGINT])
         let registration = try await reporting {
             try await common.client().register(service: service, id: instanceID, host: host ?? hostName, port: port,
-                                               metadata: try parseMeta(meta).merging(["pid": "\(getpid())"]) { a, _ in a })
+                                               metadata: try parseMeta(meta).merging(["pid": "\(getpid())"]) { a, _ in a },
+                                               requireDaemon: false)
         }
-        let signals = Signals.stream([SIGTERM, SIGINT])
         let child: Child
         do {
             child = try Child.spawn(command)

@@ -47,6 +47,16 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(daemon.log.contains("event=held service=job"), daemon.log)
     }
 
+    func test_run_withNoDaemonReachable_startsTheCommandAnyway_andRetries() throws {
+        let dead = try DaemonProcess(["--env", "testing"])
+        let deadPort = dead.port
+        dead.stop()
+        let r = try cli(["run", "web", "--env", "testing", "--server", "127.0.0.1:\(deadPort)", "--port", "1",
+                         "--", "sh", "-c", "exit 3"])
+        XCTAssertEqual(r.status, 3, r.err)
+        XCTAssertTrue(r.err.contains("event=registration_pending"), r.err)
+    }
+
     func test_registerTTL_lookupTableAndJSON_deregister_status() throws {
         let server = ["--server", "127.0.0.1:\(port)"]
         var r = try cli(["register", "db", "d1", "--ttl", "60", "--host", "10.0.0.1", "--port", "5432", "--meta", "role=primary"] + server + ["--env", "testing"])
