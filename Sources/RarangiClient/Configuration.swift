@@ -78,7 +78,8 @@ public struct Configuration: Sendable {
         guard let a = WellKnown.port(environment: environment, slot: "a"),
               let b = WellKnown.port(environment: environment, slot: "b") else { return nil }
         let key = "RARANGI_PORTS_" + environment.uppercased()
-        if let raw = ProcessInfo.processInfo.environment[key] {
+        if let value = getenv(key) {
+            let raw = String(cString: value)
             let parts = raw.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             if parts.count == 2 { return (parts[0], parts[1]) }
         }
