@@ -30,9 +30,11 @@ struct Register: AsyncParsableCommand {
                 return
             }
             setvbuf(stdout, nil, _IOLBF, 0)
+            // Caught before registering: an interrupt at any moment deregisters.
+            let signals = Signals.stream([SIGINT, SIGTERM])
             let registration = try await client.register(service: service, id: id, host: host, port: port, metadata: metadata)
             print("holding \(service)/\(id) on \(registration.server.map { "\($0)" } ?? "?"); interrupt to deregister")
-            _ = await Signals.wait(for: [SIGINT, SIGTERM])
+            for await _ in signals { break }
             await registration.cancel()
         }
     }

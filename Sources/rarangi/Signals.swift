@@ -19,10 +19,4 @@ enum Signals {
         continuation.onTermination = { _ in for s in keep { s.cancel() } }
         return stream
     }
-
-    /// Waits for the first of `signals`.
-    static func wait(for signals: [Int32]) async -> Int32? {
-        for await s in stream(signals) { return s }
-        return nil
-    }
 }

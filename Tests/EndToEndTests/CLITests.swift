@@ -96,9 +96,70 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(production.log.contains("event=held"))
     }
 
+    func test_registerHeld_untilInterrupted_andWatchPrintsEachChange() throws {
+        let server = ["--env", "testing", "--server", "127.0.0.1:\(port)"]
+        let watch = Process()
+        watch.executableURL = URL(fileURLWithPath: CLITests.cli)
+        watch.arguments = ["watch", "api", "--json"] + server
+        let out = Pipe()
+        watch.standardOutput = out
+        watch.standardError = FileHandle.nullDevice
+        try watch.run()
+        defer { watch.terminate() }
+        let reader = LineReader(out.fileHandleForReading)
+        XCTAssertEqual(reader.next(within: 5), "{}")
+
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: CLITests.cli)
+        holder.arguments = ["register", "api", "a1", "--host", "h", "--port", "7"] + server
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        let added = reader.next(within: 5) ?? ""
+        XCTAssertTrue(added.hasPrefix(#"{"a1":{"host":"h","port":7,"#), added)
+        kill(holder.processIdentifier, SIGINT)
+        holder.waitUntilExit()
+        XCTAssertEqual(holder.terminationStatus, 0)
+        XCTAssertEqual(reader.next(within: 5), "{}")
+        XCTAssertEqual(try ids("api"), [])
+    }
+
     func test_noEnvironment_isAClearError() throws {
         let r = try runTool("/usr/bin/env", ["-u", "RARANGI_ENV", CLITests.cli, "lookup", "web"])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.err.contains("no environment"), r.err)
+    }
+}
+
+/// Lines from a pipe, with a timeout.
+final class LineReader: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var lines: [String] = []
+    private var partial = ""
+
+    init(_ handle: FileHandle) {
+        handle.readabilityHandler = { [weak self] h in
+            let data = h.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.lock()
+            self.partial += String(decoding: data, as: UTF8.self)
+            while let nl = self.partial.firstIndex(of: "\n") {
+                self.lines.append(String(self.partial[..<nl]))
+                self.partial = String(self.partial[self.partial.index(after: nl)...])
+            }
+            self.lock.broadcast()
+            self.lock.unlock()
+        }
+    }
+
+    /// The next line, or nil after `seconds`.
+    func next(within seconds: Double) -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        lock.lock()
+        defer { lock.unlock() }
+        while lines.isEmpty {
+            if !lock.wait(until: deadline) { return nil }
+        }
+        return lines.removeFirst()
     }
 }
