@@ -6,9 +6,17 @@ let package = Package(
     products: [
         .executable(name: "rarangid", targets: ["rarangid"]),
         .library(name: "RarangiCore", targets: ["RarangiCore"]),
+        .executable(name: "rarangi", targets: ["rarangi"]),
+        .library(name: "RarangiClient", targets: ["RarangiClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The client library's non-blocking I/O: one event-loop thread of its
+        // own, never the caller's, with HTTP/1.1 framing (NIOHTTP1) for
+        // held-registration streams and blocking queries.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The `rarangi` command line: subcommands, help, env-var defaults.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // libevent, the heart of the reactor. Only RarangiReactor imports it.
@@ -29,11 +37,27 @@ let package = Package(
         // Virtual time, a simulated network and a runner for the simulation tests (B9).
         .target(name: "RarangiTestKit", dependencies: ["RarangiCore", "RarangiWire"]),
         .executableTarget(name: "rarangid", dependencies: ["RarangiConfig", "RarangiReactor", "RarangiCore"]),
+        // The client library: discovery, held registrations, lookups, watches.
+        .target(name: "RarangiClient", dependencies: [
+            "RarangiCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // The command-line client.
+        .executableTarget(name: "rarangi", dependencies: [
+            "RarangiClient", "RarangiCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The runnable example of the client library (README, rarangi.1).
+        .executableTarget(name: "rarangi-example", dependencies: ["RarangiClient"], path: "Examples/rarangi-example"),
+        // The client-side benchmark (bench/client.sh runs it in release).
+        .executableTarget(name: "rarangi-bench", dependencies: ["RarangiClient"], path: "bench/rarangi-bench"),
 
         .testTarget(name: "RarangiWireTests", dependencies: ["RarangiWire"]),
         .testTarget(name: "RarangiCoreTests", dependencies: ["RarangiCore", "RarangiWire"]),
         .testTarget(name: "RarangiConfigTests", dependencies: ["RarangiConfig", "RarangiCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["RarangiWire"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["RarangiWire", "RarangiClient"]),
         .testTarget(name: "RarangiSimulationTests", dependencies: ["RarangiTestKit", "RarangiCore", "RarangiWire"]),
     ],
     swiftLanguageModes: [.v5]

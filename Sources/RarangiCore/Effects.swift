@@ -39,6 +39,10 @@ public enum Effect: Sendable {
     case sendPeer(LinkID, [UInt8])
     /// Close a peer link; no `.peerClosed` follows.
     case closePeer(LinkID)
+    /// Start a stream on a connection: the response's head and its body as
+    /// the first chunk, then keep the connection open and ping it (a held
+    /// registration). The connection reads no further requests.
+    case stream(ConnectionID, HTTPResponse)
 }
 
 /// One log line: a level, an event name and key=value fields.

@@ -36,6 +36,8 @@ public struct Node {
     /// Dead origin lives, kept out until their records could no longer circulate.
     var buried: [String: (generation: UInt64, until: Int64)] = [:]
     var started = false
+    /// Held registrations and parked blocking queries, keyed by connection.
+    var sessions = ClientSessions()
     /// Counters for the status document.
     public internal(set) var stats = Stats()
 
@@ -87,8 +89,10 @@ public struct Node {
     /// The instant at which the node next wants a `.deadline` input; the
     /// shell keeps exactly one timer armed for it.
     public var nextDeadline: Instant? {
-        var d = replica.nextExpiry
+        // Held registrations sit in the expiry heap at `Catalogue.never`: no deadline.
+        var d = replica.nextExpiry.flatMap { $0 == Catalogue.never ? nil : $0 }
         func consider(_ t: Int64?) { if let t, d == nil || t < d! { d = t } }
+        consider(sessions.watches.nextDeadline)
         if !links.isEmpty { consider(nextGossipAt ?? 0) }
         for link in links.values {
             switch link.state {
@@ -111,11 +115,13 @@ public struct Node {
     public mutating func handle(_ input: Input, now: Instant, into effects: inout [Effect]) {
         switch input {
         case let .request(conn, request):
+            if handleSession(conn, request, now: now, effects: &effects) { break }
             effects.append(.reply(conn, answer(request, now: now, effects: &effects)))
-        case .connectionClosed:
-            break
+        case let .connectionClosed(conn):
+            endSessions(of: conn, now: now, effects: &effects)
         case .deadline:
             expire(now: now, effects: &effects)
+            timeOutWatches(now: now, effects: &effects)
             linkDeadlines(now: now, effects: &effects)
             if let g = nextGossipAt, g <= now.ms, !links.isEmpty { gossipRound(now: now, effects: &effects) }
         case let .peerConnected(id, host):
@@ -126,9 +132,11 @@ public struct Node {
             linkDown(id, reason: "closed", now: now, effects: &effects)
         }
         if !links.isEmpty, nextGossipAt == nil { nextGossipAt = now.ms + config.gossipIntervalMs }
+        // Watchers hear of a change in the very turn that applied it.
+        notifyWatchers(effects: &effects)
     }
 
-    private mutating func expire(now: Instant, effects: inout [Effect]) {
+    mutating func expire(now: Instant, effects: inout [Effect]) {
         guard let d = replica.nextExpiry, d <= now.ms else { return }
         let prev = replica.local.watermark
         let deltas = replica.expire(atOrBefore: now.ms, version: { clock.next(wallMs: now.wallMs) })
@@ -208,6 +216,9 @@ public struct Node {
         case let .deltas(since, pretty):
             let body = deltasDocument(since)
             return HTTPResponse(status: 200, body: pretty ? JSONPretty.indent(body) : body + [10])
+        case .hold, .watch:
+            // Answered by `handleSession` before `answer` is reached.
+            return .error(500, "internal", "sessions are answered by handleSession")
         case .status:
             // The shell answers status itself, adding its own counters to `statusMembers`.
             return .error(500, "internal", "status is answered by the shell")

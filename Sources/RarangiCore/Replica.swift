@@ -156,6 +156,18 @@ public struct Replica {
         return (delta, created)
     }
 
+    /// Removes this origin's own record of a key (a held registration whose
+    /// connection closed): other origins' records of it stay.
+    mutating func removeLocal(_ key: RecordKey, version: () -> UInt64, now: Int64) -> Delta? {
+        guard local.records[key]?.kind == .put else { return nil }
+        let v = version()
+        store(selfID, key, version: v, kind: .remove, body: [], now: now)
+        origins[Int(selfID)]!.watermark = v
+        cachedHash = nil
+        dropLocalSlot(key)
+        return Delta(service: key.service, id: key.id, version: v, kind: .remove, body: [])
+    }
+
     /// A local explicit DELETE: hides the instance everywhere.
     mutating func killLocal(_ key: RecordKey, version: UInt64, now: Int64) -> Delta {
         store(selfID, key, version: version, kind: .kill, body: [], now: now)

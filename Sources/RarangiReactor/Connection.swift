@@ -36,6 +36,8 @@ final class Connection {
     var replyHTTP11 = true
     var replyHeadOnly = false
     var state = State.open
+    /// A session the connection is in while `.open` (see Daemon+Sessions).
+    var session = Session.none
     var readEvent: OpaquePointer?
     var writeEvent: OpaquePointer?
     var writeArmed = false

@@ -24,6 +24,11 @@ extension Daemon {
             return
         }
         if n == 0 {
+            // A held registration or a parked query ends with its connection.
+            if conn.session != .none {
+                closeConnection(conn)
+                return
+            }
             // The client has finished sending. Answer what it asked, then close.
             if conn.state == .open, !conn.hasPendingOutput, !conn.dirty {
                 closeConnection(conn)
@@ -39,6 +44,10 @@ extension Daemon {
         if conn.peerLink != nil {
             conn.bytesIn += n
             scratch.withUnsafeBufferPointer { p in peerRead(conn, UnsafeBufferPointer(rebasing: p[0..<n])) }
+            return
+        }
+        if conn.session != .none {
+            sessionInput(conn, count: n)
             return
         }
         if conn.input.isEmpty {
@@ -62,9 +71,9 @@ extension Daemon {
     }
 
     /// Handles every complete request at the start of `buf`; returns the bytes used.
-    private func handleInput(_ conn: Connection, _ buf: UnsafeBufferPointer<UInt8>) -> Int {
+    func handleInput(_ conn: Connection, _ buf: UnsafeBufferPointer<UInt8>) -> Int {
         var offset = 0
-        while conn.state == .open {
+        while conn.state == .open, conn.session == .none {
             switch conn.parser.parse(UnsafeBufferPointer(rebasing: buf[offset...])) {
             case .needMore:
                 return offset
@@ -101,6 +110,7 @@ extension Daemon {
         case let .success(.status(pretty)):
             send(statusResponse(pretty: pretty), on: conn)
         case let .success(catalogueRequest):
+            if case .watch = catalogueRequest { conn.session = .parked }
             apply(.request(ConnectionID(conn.id), catalogueRequest))
         }
     }
@@ -177,6 +187,8 @@ extension Daemon {
                     conn.replyKeepAlive = false
                     send(.error(408, "request_timeout",
                                 "the request was not completed within \(options.requestTimeoutMs / 1000) seconds", close: true), on: conn)
+                } else if conn.session != .none {
+                    sessionHousekeeping(conn, now: t)
                 } else if t - conn.lastActivity >= options.idleTimeoutMs {
                     closeConnection(conn)
                 }

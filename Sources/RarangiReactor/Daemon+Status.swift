@@ -6,6 +6,8 @@ extension Daemon {
     func statusResponse(pretty: Bool) -> HTTPResponse {
         var out: [UInt8] = [UInt8(ascii: "{")]
         out.append(contentsOf: node.statusMembers())
+        out.append(UInt8(ascii: ","))
+        out.append(contentsOf: node.sessionStatusMembers())
         out.append(contentsOf: #","version":"#.utf8)
         JSON.appendString(options.version, to: &out)
         out.append(contentsOf: #","uptime_ms":"#.utf8)

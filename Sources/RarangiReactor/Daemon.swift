@@ -70,6 +70,9 @@ public final class Daemon {
     var dirty: [Connection] = []
     var toFree: [Connection] = []
     var spareEffects: [Effect] = []
+    /// Connections whose blocking query was answered this turn; their
+    /// pipelined input is parsed after the turn.
+    var unparked: [Connection] = []
     var turnNow: Instant?
     var armedDeadline: Int64?
     var acceptPaused = false
@@ -122,6 +125,12 @@ public final class Daemon {
         base = b
         startedAt = Clock.now()
         signal(SIGPIPE, SIG_IGN)
+        // A parent that spawned us from a thread with signals blocked (a
+        // dispatch worker, say) leaves them blocked: unblock the ones we handle.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&handled, sig) }
+        sigprocmask(SIG_UNBLOCK, &handled, nil)
         setUpEvents()
     }
 
@@ -186,6 +195,7 @@ public final class Daemon {
     // MARK: the end of a turn
 
     func afterTurn() {
+        resumeUnparked()
         for conn in dirty {
             conn.dirty = false
             flushNow(conn)
@@ -204,7 +214,7 @@ public final class Daemon {
         }
     }
 
-    private func flushNow(_ conn: Connection) {
+    func flushNow(_ conn: Connection) {
         guard conn.state == .open || conn.state == .closing else { return }
         if !conn.flush() {
             closeConnection(conn)
@@ -267,6 +277,8 @@ public final class Daemon {
                 sendPeer(link, frame)
             case let .closePeer(link):
                 closePeer(link)
+            case let .stream(cid, response):
+                if let conn = connections[cid.raw] { startStream(response, on: conn) }
             }
         }
     }
@@ -278,6 +290,7 @@ public final class Daemon {
         encoder.encode(response, keepAlive: conn.replyKeepAlive, isHTTP11: conn.replyHTTP11,
                        headOnly: conn.replyHeadOnly, into: &conn.output)
         if response.close || !conn.replyKeepAlive { conn.state = .closing }
+        if conn.session == .parked { unpark(conn) }
         markDirty(conn)
     }
 
@@ -312,6 +325,7 @@ public final class Daemon {
     }
 
     private func shutdown() {
+        releaseHeldBeforeShutdown()
         for conn in Array(connections.values) { closeConnection(conn) }
         for conn in toFree { free(conn) }
         toFree.removeAll()

@@ -11,7 +11,13 @@ public struct SocketError: Error, CustomStringConvertible {
 /// on a socket the loop has just been handed.
 enum Socket {
     /// Opens a non-blocking listening socket on `host:port`.
-    static func listen(host: String, port: Int, backlog: Int32 = 1024) throws -> Int32 {
+    /// The listen backlog asked for; the kernel caps it at net.core.somaxconn.
+    /// Large, because every held registration of a stopped daemon reconnects
+    /// at once: a full accept queue drops SYNs, and each drop costs the
+    /// client a 1 s retransmission.
+    static let backlog: Int32 = 65535
+
+    static func listen(host: String, port: Int, backlog: Int32 = Socket.backlog) throws -> Int32 {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)

@@ -38,7 +38,7 @@ public struct HTTPResponse: Sendable {
 /// Serialises responses; the identity headers (environment, cluster, node)
 /// are encoded once at start-up and copied into every response.
 public struct ResponseEncoder: Sendable {
-    private let fixed: [UInt8]
+    let fixed: [UInt8]
 
     /// Creates an encoder whose responses name the daemon's environment, cluster and node.
     public init(environment: String, cluster: String, node: String, server: String) {

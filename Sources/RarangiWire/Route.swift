@@ -15,6 +15,12 @@ public enum CatalogueRequest: Sendable {
     /// `GET /_deltas?<node>=<ts>&…`: each named origin's records written
     /// after `ts` (MISSION H5); no names: every origin from the start.
     case deltas(since: [(String, UInt64)], pretty: Bool)
+    /// `PUT /<service>/<id>?hold`: register for exactly as long as this
+    /// connection stays open (MISSION D8, B3); answered with a stream.
+    case hold(service: String, id: String, body: [UInt8])
+    /// `GET /<service>?index=N&wait=D`: a blocking query, answered as soon as
+    /// the service's index differs from `index`, or after `waitMs` (MISSION B4).
+    case watch(service: String, pretty: Bool, index: UInt64, waitMs: Int64)
 }
 
 /// Turns HTTP requests into catalogue requests, refusing bad input with a
@@ -75,6 +81,7 @@ public struct Router: Sendable {
         }
         if segments.count == 1 {
             guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
+            if let watch = watchRequest(service: String(service), query: query, pretty: pretty) { return watch }
             return .success(.lookup(service: String(service), pretty: pretty))
         }
         let id = segments[1]
@@ -110,6 +117,12 @@ public struct Router: Sendable {
             case .absent: break
             case let .integer(p) where (1...65535).contains(p): break
             default: return .failure(.error(400, "invalid_port", "port must be an integer from 1 to 65535"))
+            }
+            if query.has("hold") {
+                guard ttl == nil else {
+                    return .failure(.error(400, "invalid_hold", "a held registration lives as long as its connection; it takes no ttl"))
+                }
+                return .success(.hold(service: String(service), id: String(id), body: object.compact))
             }
             return .success(.register(service: String(service), id: String(id), body: object.compact, ttlSeconds: ttl))
         default:

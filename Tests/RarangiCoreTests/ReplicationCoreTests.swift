@@ -306,4 +306,19 @@ final class ReplicationCoreTests: XCTestCase {
         _ = leaf.handle(.peerMessage(m, .records([Node.deathNotice("gone", 1)])), now: Instant(ms: 3))
         XCTAssertEqual(leaf.catalogue.count, 0)
     }
+
+    func testClosedSession_removesOnlyThisDaemonsRecord_andReplicatesAsAnOriginRemoval() {
+        var node = Node(config: NodeConfig(environment: "testing", name: "a"))
+        let peer = LinkID(LinkID.inboundBit | 9)
+        _ = node.handle(.peerConnected(peer, host: ""), now: Instant(ms: 0))
+        _ = node.handle(.peerMessage(peer, .hello(PeerHello(environment: "testing", cluster: "c", name: "b", generation: 1, master: false, host: "", port: 0))), now: Instant(ms: 0))
+        _ = node.handle(.request(ConnectionID(5), .hold(service: "web", id: "i1", body: Array(#"{"at":"a"}"#.utf8))), now: Instant(ms: 1))
+        _ = node.handle(.peerMessage(peer, .records([put("b", "i1", v: 1, body: #"{"at":"b"}"#)])), now: Instant(ms: 2))
+        let effects = node.handle(.connectionClosed(ConnectionID(5)), now: Instant(ms: 3))
+        XCTAssertEqual(node.catalogue.instance(service: "web", id: "i1").map { String(decoding: $0, as: UTF8.self) }, #"{"at":"b"}"#,
+                       "b's live registration of the same instance stays")
+        let frames = effects.compactMap { e -> [UInt8]? in if case let .sendPeer(_, f) = e { return f }; return nil }
+        guard let frame = frames.first, case let .records(batches)? = try? PeerCodec.decode(frame: frame) else { return XCTFail("no push") }
+        XCTAssertEqual(batches.first?.deltas.first?.kind, .remove)
+    }
 }

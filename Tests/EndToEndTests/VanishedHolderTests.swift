@@ -1,0 +1,43 @@
+import Foundation
+import XCTest
+
+/// A client host that vanishes without closing (no FIN, no RST reaches the
+/// daemon) loses its held registration within 10 s (MISSION D8): the
+/// daemon's pings go unacknowledged and TCP_USER_TIMEOUT ends the
+/// connection. Simulated by dropping, with iptables, everything the
+/// client's socket sends to the daemon (root only).
+final class VanishedHolderTests: XCTestCase {
+    static let rule = "rarangi-vanished-holder-test"
+
+    func iptables(_ args: [String]) -> Int32 {
+        (try? runTool("/usr/sbin/iptables", args).status) ?? -1
+    }
+
+    func test_holderThatVanishesWithoutAFIN_isDetectedWithin10s() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root for iptables") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables") else { throw XCTSkip("iptables is not installed") }
+        let daemon = try DaemonProcess(["--env", "development"])
+        defer { daemon.stop() }
+        let c = try RawConnection(port: daemon.port)
+        try c.send("PUT /web/ghost?hold HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+        XCTAssertTrue(try eventually(within: 2) { try http("GET", daemon.port, "/web").json.keys.sorted() == ["ghost"] })
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(c.fd, $0, &len) }
+        }
+        let clientPort = Int(UInt16(bigEndian: addr.sin_port))
+        let spec = ["INPUT", "-p", "tcp", "-s", "127.0.0.1", "--sport", "\(clientPort)", "--dport", "\(daemon.port)",
+                    "-m", "comment", "--comment", Self.rule, "-j", "DROP"]
+        guard iptables(["-I"] + spec) == 0 else { throw XCTSkip("iptables cannot add a rule here") }
+        defer { _ = iptables(["-D"] + spec) }
+        // The client "vanishes": its FIN and any RST never reach the daemon.
+        shutdown(c.fd, Int32(SHUT_RDWR))
+        let vanished = Date()
+        XCTAssertTrue(try eventually(within: 12) { try http("GET", daemon.port, "/web").json.isEmpty })
+        let elapsed = Date().timeIntervalSince(vanished)
+        XCTAssertLessThan(elapsed, 10, "detected after \(elapsed) s")
+        print("vanished holder released after \(String(format: "%.2f", elapsed)) s")
+        XCTAssertTrue(daemon.log.contains("event=released service=web id=ghost"), daemon.log)
+    }
+}
