@@ -4,13 +4,15 @@ import RarangiWire
 /// expiry deadline each. Lookups are served from a per-service cache of the
 /// encoded response, rebuilt only after that service changes.
 public struct Catalogue {
-    /// One registration.
+    /// One registration. Its expiry deadline, if any, lives in `expiry`
+    /// under the record's slot.
     struct Record {
         var service: ServiceEntry
         var id: String
         var body: [UInt8]
         var version: UInt64
-        var expiresAt: Int64
+        /// The replica's origin whose record is shown (0 when unused).
+        var origin: Int32
     }
 
     /// A service's instances and its cached encodings.
@@ -56,6 +58,12 @@ public struct Catalogue {
     /// the stored one changes nothing.
     @discardableResult
     public mutating func upsert(service: String, id: String, body: [UInt8], version: UInt64, expiresAt: Int64) -> Upsert {
+        let (outcome, slot) = put(service: service, id: id, body: body, version: version, origin: 0)
+        if outcome != .stale { expiry.set(slot, deadline: expiresAt) }
+        return outcome
+    }
+
+    private mutating func put(service: String, id: String, body: [UInt8], version: UInt64, origin: Int32) -> (Upsert, Int32) {
         let entry: ServiceEntry
         if let e = services[service] {
             entry = e
@@ -64,21 +72,19 @@ public struct Catalogue {
             services[service] = entry
         }
         if let slot = entry.instances[id] {
-            let changed: Bool
             let s = Int(slot)
-            if records[s]!.version > version { return .stale }
-            changed = records[s]!.body != body
+            if records[s]!.version > version { return (.stale, slot) }
+            let changed = records[s]!.body != body
             records[s]!.version = version
-            records[s]!.expiresAt = expiresAt
+            records[s]!.origin = origin
             if changed {
                 records[s]!.body = body
                 index += 1
                 entry.invalidate(index)
             }
-            if expiresAt == Int64.max { expiry.remove(slot) } else { expiry.set(slot, deadline: expiresAt) }
-            return .refreshed(changed: changed)
+            return (.refreshed(changed: changed), slot)
         }
-        let record = Record(service: entry, id: id, body: body, version: version, expiresAt: expiresAt)
+        let record = Record(service: entry, id: id, body: body, version: version, origin: origin)
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
@@ -88,21 +94,50 @@ public struct Catalogue {
             records.append(record)
         }
         entry.instances[id] = slot
-        if expiresAt == Int64.max { expiry.remove(slot) } else { expiry.set(slot, deadline: expiresAt) }
         count += 1
         index += 1
         entry.invalidate(index)
-        return .created
+        return (.created, slot)
     }
 
     /// Sets the visible record of an instance whatever its previous version
-    /// (the replica decides which origin's record wins); never expires.
-    public mutating func replace(service: String, id: String, body: [UInt8], version: UInt64) {
+    /// (the replica decides which origin's record wins), keeping its deadline.
+    public mutating func replace(service: String, id: String, body: [UInt8], version: UInt64, origin: Int32) {
         if let slot = services[service]?.instances[id], let r = records[Int(slot)] {
-            if r.version == version, r.body == body { return }
+            if r.version == version, r.origin == origin, r.body == body { return }
             records[Int(slot)]!.version = 0
         }
-        upsert(service: service, id: id, body: body, version: version, expiresAt: Int64.max)
+        put(service: service, id: id, body: body, version: version, origin: origin)
+    }
+
+    /// The origin whose record of an instance is shown.
+    func shownOrigin(service: String, id: String) -> Int32? {
+        guard let slot = services[service]?.instances[id] else { return nil }
+        return records[Int(slot)]?.origin
+    }
+
+    /// Sets the expiry deadline of a shown instance (the replica's local
+    /// registrations); it goes when the instance leaves the view.
+    mutating func setDeadline(service: String, id: String, _ deadline: Int64) {
+        guard let slot = services[service]?.instances[id] else { return }
+        expiry.set(slot, deadline: deadline)
+    }
+
+    /// Removes the expiry deadline of an instance, keeping the instance.
+    mutating func clearDeadline(service: String, id: String) {
+        guard let slot = services[service]?.instances[id] else { return }
+        expiry.remove(slot)
+    }
+
+    /// Takes the deadlines at or before `now` off the heap and returns their
+    /// instances, which stay in the view: the caller decides what goes.
+    mutating func due(atOrBefore now: Int64) -> [RecordKey] {
+        var out: [RecordKey] = []
+        while let (deadline, slot) = expiry.min, deadline <= now {
+            expiry.remove(slot)
+            if let r = records[Int(slot)] { out.append(RecordKey(service: r.service.name, id: r.id)) }
+        }
+        return out
     }
 
     /// The version of the visible record of an instance.
@@ -181,10 +216,10 @@ public struct Catalogue {
         return records[Int(slot)]?.body
     }
 
-    /// The expiry deadline and version of one registration.
+    /// The expiry deadline of one registration, if it has one.
     public func deadline(service: String, id: String) -> Int64? {
         guard let slot = services[service]?.instances[id] else { return nil }
-        return records[Int(slot)]?.expiresAt
+        return expiry.deadline(of: slot)
     }
 
     /// The index at the last change of `service` (0 when it never existed here).

@@ -15,17 +15,16 @@ public struct Replica {
     var origins: [OriginState?] = []
     var originIDs: [String: Int32] = [:]
     private var freeOrigins: [Int32] = []
-    /// Origins holding a live record of each key.
-    private var holders: [RecordKey: [Int32]] = [:]
+    /// Origins holding a live record of each key held by two or more; a key
+    /// held by one origin is found through the view, which shows that
+    /// origin's record (most keys: this saves a table entry per instance).
+    private var sharedHolders: [RecordKey: [Int32]] = [:]
     /// The newest explicit delete of each key.
     private var kills: [RecordKey: UInt64] = [:]
     /// This daemon's own origin.
     public let selfID: Int32
-    // Expiry of local registrations: one heap entry per local record.
-    private var localSlots: [RecordKey: Int32] = [:]
-    private var slotKeys: [RecordKey?] = []
-    private var freeSlots: [Int32] = []
-    private var expiry = ExpiryHeap()
+    // Local registrations' expiry deadlines live in the view, under the
+    // instance's slot: a local record is always a holder, so it is shown.
     private var cachedHash: UInt64?
 
     /// Creates a replica whose own origin is `name` in life `generation`.
@@ -104,7 +103,9 @@ public struct Replica {
         if kind == .put {
             if !wasLive {
                 origins[Int(id)]!.liveCount += 1
-                holders[key, default: []].append(id)
+                var list = holders(of: key)
+                if !list.contains(id) { list.append(id) }
+                refresh(key, list)
             }
         } else {
             if wasLive {
@@ -116,14 +117,14 @@ public struct Replica {
         }
         if kind == .kill {
             if (kills[key] ?? 0) < version { kills[key] = version }
-            for h in holders[key] ?? [] where origins[Int(h)]!.records[key]!.version < version {
+            for h in holders(of: key) where origins[Int(h)]!.records[key]!.version < version {
                 origins[Int(h)]!.records[key] = nil
                 origins[Int(h)]!.liveCount -= 1
                 dropHolder(h, key)
                 if h == selfID { dropLocalSlot(key) }
             }
         }
-        refresh(key)
+        refresh(key, holders(of: key))
         return true
     }
 
@@ -140,19 +141,7 @@ public struct Replica {
             cachedHash = nil
             delta = Delta(service: key.service, id: key.id, version: v, kind: .put, body: body)
         }
-        let slot: Int32
-        if let s = localSlots[key] {
-            slot = s
-        } else if let free = freeSlots.popLast() {
-            slot = free
-            slotKeys[Int(slot)] = key
-            localSlots[key] = slot
-        } else {
-            slot = Int32(slotKeys.count)
-            slotKeys.append(key)
-            localSlots[key] = slot
-        }
-        expiry.set(slot, deadline: expiresAt)
+        view.setDeadline(service: key.service, id: key.id, expiresAt)
         return (delta, created)
     }
 
@@ -179,50 +168,52 @@ public struct Replica {
     /// Removes local registrations past their deadline, as origin-local removals.
     mutating func expire(atOrBefore now: Int64, version: () -> UInt64) -> [Delta] {
         var out: [Delta] = []
-        while let (deadline, slot) = expiry.min, deadline <= now {
-            guard let key = slotKeys[Int(slot)] else { expiry.remove(slot); continue }
+        for key in view.due(atOrBefore: now) {
             let v = version()
             store(selfID, key, version: v, kind: .remove, body: [], now: now)
             origins[Int(selfID)]!.watermark = v
             cachedHash = nil
-            dropLocalSlot(key)
             out.append(Delta(service: key.service, id: key.id, version: v, kind: .remove, body: []))
         }
         return out
     }
 
     /// The earliest local expiry.
-    var nextExpiry: Int64? { expiry.min?.deadline }
+    var nextExpiry: Int64? { view.nextDeadline }
 
     /// The expiry deadline of a local registration.
     func localDeadline(_ key: RecordKey) -> Int64? {
-        guard let slot = localSlots[key] else { return nil }
-        return expiry.deadline(of: slot)
+        guard local.records[key]?.kind == .put else { return nil }
+        return view.deadline(service: key.service, id: key.id)
     }
 
     private mutating func dropLocalSlot(_ key: RecordKey) {
-        guard let slot = localSlots.removeValue(forKey: key) else { return }
-        expiry.remove(slot)
-        slotKeys[Int(slot)] = nil
-        freeSlots.append(slot)
+        view.clearDeadline(service: key.service, id: key.id)
+    }
+
+    /// The origins holding a live record of `key`.
+    private func holders(of key: RecordKey) -> [Int32] {
+        if let shared = sharedHolders[key] { return shared }
+        return view.shownOrigin(service: key.service, id: key.id).map { [$0] } ?? []
     }
 
     private mutating func dropHolder(_ id: Int32, _ key: RecordKey) {
-        guard var list = holders[key], let i = list.firstIndex(of: id) else { return }
-        list.remove(at: i)
-        holders[key] = list.isEmpty ? nil : list
-        refresh(key)
+        let list = holders(of: key)
+        guard list.contains(id) else { return }
+        refresh(key, list.filter { $0 != id })
     }
 
-    /// Shows the newest live record of `key`, or nothing.
-    private mutating func refresh(_ key: RecordKey) {
-        var best: (version: UInt64, body: [UInt8])? = nil
-        for h in holders[key] ?? [] {
-            let r = origins[Int(h)]!.records[key]!
-            if best == nil || r.version > best!.version { best = (r.version, r.body) }
+    /// Records who holds `key` and shows their newest live record, or nothing.
+    private mutating func refresh(_ key: RecordKey, _ holders: [Int32]) {
+        sharedHolders[key] = holders.count > 1 ? holders : nil
+        var best: (version: UInt64, origin: Int32)? = nil
+        for h in holders {
+            let v = origins[Int(h)]!.records[key]!.version
+            if best == nil || v > best!.version { best = (v, h) }
         }
         if let best {
-            view.replace(service: key.service, id: key.id, body: best.body, version: best.version)
+            let body = origins[Int(best.origin)]!.records[key]!.body
+            view.replace(service: key.service, id: key.id, body: body, version: best.version, origin: best.origin)
         } else {
             view.remove(service: key.service, id: key.id)
         }
