@@ -14,10 +14,27 @@ public struct RecordKey: Hashable, Sendable {
 }
 
 /// One origin's record of a key: a live registration or a tombstone.
+/// Version and kind share one word (16 bytes a record, not 24: there is
+/// one record per instance per origin); versions stay below `versionLimit`.
 struct OriginRecord {
-    var version: UInt64
-    var kind: DeltaKind
-    var body: [UInt8]
+    private let bits: UInt64
+    /// The body (empty for tombstones).
+    let body: [UInt8]
+
+    /// Versions at or above this are refused (an HLC stays far below it:
+    /// wall milliseconds need 41 bits for the next century, plus 16).
+    static let versionLimit: UInt64 = 1 << 62
+
+    init(version: UInt64, kind: DeltaKind, body: [UInt8]) {
+        precondition(version < OriginRecord.versionLimit)
+        bits = version | UInt64(kind.rawValue) << 62
+        self.body = body
+    }
+
+    /// The origin's version of the record.
+    var version: UInt64 { bits & (OriginRecord.versionLimit - 1) }
+    /// What the record says.
+    var kind: DeltaKind { DeltaKind(rawValue: UInt8(bits >> 62)) ?? .put }
 }
 
 /// Everything held of one origin daemon's life (MISSION H4): its records,

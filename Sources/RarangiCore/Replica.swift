@@ -91,6 +91,7 @@ public struct Replica {
     /// Stores a record of origin `id`; false when it is not newer than the held one.
     @discardableResult
     mutating func store(_ id: Int32, _ key: RecordKey, version: UInt64, kind: DeltaKind, body: [UInt8], now: Int64) -> Bool {
+        guard version < OriginRecord.versionLimit else { return false }
         if let existing = origins[Int(id)]!.records[key], existing.version >= version { return false }
         var kind = kind
         var body = body
