@@ -1,31 +1,7 @@
 import Foundation
 import RarangiCore
-
-/// A daemon's address.
-public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
-    /// Host name or address.
-    public var host: String
-    /// TCP port.
-    public var port: Int
-
-    /// Creates an endpoint.
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-
-    /// Parses `HOST:PORT` (`[v6]:PORT` for IPv6 literals); nil when malformed.
-    public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (1...65535).contains(port) else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { return nil }
-        self.init(host: host, port: port)
-    }
-
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-}
+/// `Endpoint` is part of the library's API: callers need not import RarangiCore.
+@_exported import struct RarangiCore.Endpoint
 
 /// How a client finds its daemons: by environment name alone (MISSION D3,
 /// D5, H8), with optional fallbacks, or pointed at explicit daemons.

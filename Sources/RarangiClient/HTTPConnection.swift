@@ -1,3 +1,4 @@
+import RarangiCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix

@@ -1,3 +1,4 @@
+import RarangiCore
 import Foundation
 
 /// One registered instance of a service, as a lookup returns it.

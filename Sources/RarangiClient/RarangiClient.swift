@@ -1,3 +1,4 @@
+import RarangiCore
 import Foundation
 import NIOHTTP1
 

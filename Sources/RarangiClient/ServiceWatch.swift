@@ -1,3 +1,4 @@
+import RarangiCore
 import Foundation
 
 /// The instances of a service now and after every change, as an

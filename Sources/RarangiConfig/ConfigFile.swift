@@ -1,4 +1,5 @@
 import Foundation
+import struct RarangiCore.Endpoint
 import Yams
 
 /// Reads the YAML configuration file (MISSION H6). Every key is a setting of

@@ -1,3 +1,4 @@
+import RarangiCore
 import ArgumentParser
 import Foundation
 import RarangiClient
@@ -32,7 +33,7 @@ struct Common: ParsableArguments {
         }
         var servers: [Endpoint] = []
         for s in server {
-            guard let e = Endpoint(s) else { throw CLIError("--server must be HOST:PORT, got '\(s)'") }
+            guard let e = Endpoint(parsing: s), e.isDialable else { throw CLIError("--server must be HOST:PORT, got '\(s)'") }
             servers.append(e)
         }
         let config = Configuration(environment: environment, servers: servers, log: { line in

@@ -91,7 +91,7 @@ final class ClientLibraryTests: XCTestCase {
         XCTAssertEqual(ids(b.port, "s"), ["i"])
         await r.cancel()
         // An explicit server overrides discovery.
-        XCTAssertEqual(try Configuration(environment: "staging", servers: [Endpoint("h:1")!]).candidates(), [Endpoint("h:1")!])
+        XCTAssertEqual(try Configuration(environment: "staging", servers: [Endpoint(parsing: "h:1")!]).candidates(), [Endpoint(parsing: "h:1")!])
         // No daemon at all: a clear error naming what was tried.
         setenv("RARANGI_PORTS_STAGING", "\(deadPort),\(deadPort)", 1)
         do {
