@@ -25,19 +25,7 @@ extension Daemon {
             accepted += 1
             let overflow = serving >= maxConnections
             Socket.setNoDelay(fd)
-            let conn = Connection(id: nextConnectionID, fd: fd, overflow: overflow,
-                                  parser: HTTPParser(maxBodyBytes: options.maxBodyBytes), now: now.ms)
-            nextConnectionID += 1
-            conn.readEvent = event_new(base, fd, Int16(EV_READ | EV_PERSIST), { _, _, ctx in
-                let conn = Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue()
-                conn.daemon.readReady(conn)
-            }, Unmanaged.passRetained(conn).toOpaque())
-            conn.writeEvent = event_new(base, fd, Int16(EV_WRITE | EV_PERSIST), { _, _, ctx in
-                let conn = Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue()
-                conn.daemon.writeReady(conn)
-            }, Unmanaged.passRetained(conn).toOpaque())
-            conn.daemon = self
-            connections[conn.id] = conn
+            let conn = adopt(fd, overflow: overflow)
             if overflow {
                 // Over the cap: answer 503 at once and close, instead of falling over.
                 rejected += 1
@@ -50,6 +38,25 @@ extension Daemon {
             }
             event_add(conn.readEvent, nil)
         }
+    }
+
+    /// Wraps a new socket in a connection with its read and write events
+    /// (one retain each, released in `free`) and files it.
+    func adopt(_ fd: Int32, overflow: Bool) -> Connection {
+        let conn = Connection(id: nextConnectionID, fd: fd, overflow: overflow,
+                              parser: HTTPParser(maxBodyBytes: options.maxBodyBytes), now: now.ms)
+        nextConnectionID += 1
+        conn.daemon = self
+        conn.readEvent = event_new(base, fd, Int16(EV_READ | EV_PERSIST), { _, _, ctx in
+            let conn = Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue()
+            conn.daemon.readReady(conn)
+        }, Unmanaged.passRetained(conn).toOpaque())
+        conn.writeEvent = event_new(base, fd, Int16(EV_WRITE | EV_PERSIST), { _, _, ctx in
+            let conn = Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue()
+            conn.daemon.writeReady(conn)
+        }, Unmanaged.passRetained(conn).toOpaque())
+        connections[conn.id] = conn
+        return conn
     }
 
     /// Out of file descriptors: stop accepting for a moment instead of spinning.

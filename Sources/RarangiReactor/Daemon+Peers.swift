@@ -80,23 +80,11 @@ extension Daemon {
             apply(.peerClosed(link))
             return
         }
-        let conn = Connection(id: nextConnectionID, fd: fd, overflow: false,
-                              parser: HTTPParser(maxBodyBytes: options.maxBodyBytes), now: now.ms)
-        nextConnectionID += 1
+        let conn = adopt(fd, overflow: false)
         conn.peerLink = link
         conn.connecting = true
         conn.awaitingUpgrade = true
         conn.remoteHost = host
-        conn.readEvent = event_new(base, fd, Int16(EV_READ | EV_PERSIST), { _, _, ctx in
-            let conn = Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue()
-            conn.daemon.readReady(conn)
-        }, Unmanaged.passRetained(conn).toOpaque())
-        conn.writeEvent = event_new(base, fd, Int16(EV_WRITE | EV_PERSIST), { _, _, ctx in
-            let conn = Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue()
-            conn.daemon.writeReady(conn)
-        }, Unmanaged.passRetained(conn).toOpaque())
-        conn.daemon = self
-        connections[conn.id] = conn
         serving += 1
         peerConnections[link] = conn
         event_add(conn.writeEvent, nil)
