@@ -172,6 +172,9 @@ def main():
             c = http.client.HTTPConnection(HOST["lb"], PORT)
             c.request("PUT", "/heal/during", body='{"host":"b"}'); c.getresponse().read()
             time.sleep(part / 2)
+            # The cut must have held: the write made on side b is not on side a yet.
+            isolated = b"during" not in get(HOST["la"], "/heal")[1]
+            stale_b = status("lb")["partition"]["stale"]
             unrule()
             t0 = time.time()
             def healed():
@@ -179,7 +182,11 @@ def main():
                     and status("la")["instances"] == status("lb")["instances"]
             ok = wait(healed, 60)
             dt = time.time() - t0
-            results.append((f"convergence after a {part} s partition heals", f"{dt * 1000:.0f} ms = {dt * 1000 / GOSSIP_MS:.1f} gossip intervals" if ok else "timeout", "<= 2 gossip intervals"))
+            verdict = f"{dt * 1000:.0f} ms = {dt * 1000 / GOSSIP_MS:.1f} gossip intervals" if ok else "timeout"
+            if not isolated:
+                verdict = "invalid: the cut leaked"
+            results.append((f"convergence after a {part} s partition heals", verdict, "<= 2 gossip intervals"))
+            results.append(("minority side stale during the cut", "yes" if stale_b else "no", "yes"))
         else:
             results.append(("convergence after a 30 s partition heals", "skipped (needs root and iptables)", "<= 2 gossip intervals"))
     finally:
