@@ -140,3 +140,40 @@ final class ReplicationEndToEndTests: XCTestCase {
         }, "did not heal: \(daemons["lb"]!.log.suffix(1500))")
     }
 }
+
+extension ReplicationEndToEndTests {
+    /// MISSION D8: a held registration goes everywhere the moment its holder dies.
+    func testHeldRegistration_killedHolder_isGoneFromEveryDaemon() throws {
+        let curl = "/usr/bin/curl"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: curl), "curl is not installed")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: curl)
+        holder.arguments = ["-s", "-N", "-X", "PUT", "-d", #"{"host":"held","port":9}"#,
+                            "http://\(host("la")):\(Self.port)/held/h1?hold"]
+        holder.standardOutput = FileHandle.nullDevice
+        try holder.run()
+        defer { if holder.isRunning { holder.terminate() } }
+        XCTAssertTrue(eventually(within: 3) { self.instance("lb", "held", "h1") == "held" }, "not replicated to lb")
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        let killedAt = Date()
+        XCTAssertTrue(eventually(within: 1) {
+            ["la", "ma1", "ma2", "mb1", "mb2", "lb"].allSatisfy { self.instance($0, "held", "h1") == nil }
+        }, "the held registration outlived its holder somewhere")
+        XCTAssertLessThan(Date().timeIntervalSince(killedAt), 1)
+    }
+
+    /// The trap of MISSION.md: an expiry at one daemon removes only that
+    /// daemon's record, never the same instance registered live elsewhere.
+    func testExpiryAtOneDaemon_keepsTheSameInstanceHeldAtAnother() throws {
+        XCTAssertEqual(try request("PUT", "lb", "/both/x?ttl=60", body: #"{"host":"from-lb"}"#).status, 201)
+        XCTAssertTrue(eventually(within: 2) { self.instance("la", "both", "x") == "from-lb" })
+        XCTAssertEqual(try request("PUT", "la", "/both/x?ttl=1", body: #"{"host":"from-la"}"#).status, 200)
+        XCTAssertTrue(eventually(within: 2) { self.instance("lb", "both", "x") == "from-la" }, "newest record not shown at lb")
+        // la's record expires after 1 s; lb's, older but live, is shown again everywhere.
+        XCTAssertTrue(eventually(within: 4) {
+            self.instance("la", "both", "x") == "from-lb" && self.instance("lb", "both", "x") == "from-lb"
+                && self.instance("mb1", "both", "x") == "from-lb"
+        }, "an expiry at la hid lb's live registration")
+    }
+}
