@@ -25,6 +25,9 @@ public enum Input: Sendable {
     case peerMessage(LinkID, PeerMessage)
     /// A peer connection closed or failed (not reported for `.closePeer`).
     case peerClosed(LinkID)
+    /// A peer link's unsent output crossed the shell's threshold (`slow`)
+    /// or drained: while slow, pushes to it are coalesced per key.
+    case peerBacklog(LinkID, slow: Bool)
 }
 
 /// Everything a node wants done; the shell (or the simulation) executes them.

@@ -70,6 +70,20 @@ struct Link {
     var messagesOut = 0
     /// The remote address the shell saw (for peers advertising no host).
     var remoteHost = ""
+    /// The peer reads slower than we write: pushes wait in `held`.
+    var slow = false
+    /// Pushes held for a slow link: per origin, the newest delta of each key.
+    var held: [String: HeldPushes] = [:]
 
     var isUp: Bool { state == .up }
+}
+
+/// One origin's pushes held for a slow link: only the newest delta of each
+/// key is kept, so a link that falls behind receives the latest state, not
+/// every intermediate write.
+struct HeldPushes {
+    /// The origin's life the deltas belong to.
+    var generation: UInt64
+    /// The newest delta of each key.
+    var deltas: [RecordKey: Delta] = [:]
 }

@@ -9,7 +9,48 @@ extension Node {
         guard links.values.contains(where: \.isUp) else { return }
         let batch = RecordBatch(origin: config.name, generation: config.generation, mode: .push(prev: prev), deltas: deltas)
         let frame = PeerCodec.encode(.records([batch]))
-        for (id, link) in orderedLinks where link.isUp { send(id, frame, effects: &effects) }
+        for (id, link) in orderedLinks where link.isUp { push([batch], frame, to: id, effects: &effects) }
+    }
+
+    /// Sends pushed records to a link, or, while the link is slow, keeps
+    /// only the newest delta of each key for it (coalescing).
+    mutating func push(_ batches: [RecordBatch], _ frame: [UInt8], to id: LinkID, effects: inout [Effect]) {
+        guard links[id]?.slow == true else {
+            send(id, frame, effects: &effects)
+            return
+        }
+        for b in batches {
+            var held = links[id]!.held[b.origin] ?? HeldPushes(generation: b.generation)
+            if b.generation < held.generation { continue }
+            if b.generation > held.generation { held = HeldPushes(generation: b.generation) }
+            for d in b.deltas {
+                let key = RecordKey(service: d.service, id: d.id)
+                if let old = held.deltas[key] {
+                    if old.version >= d.version { continue }
+                    stats.coalesced += 1
+                }
+                held.deltas[key] = d
+            }
+            links[id]!.held[b.origin] = held
+        }
+    }
+
+    /// The shell says a link's backlog crossed its threshold or drained.
+    mutating func backlog(_ id: LinkID, slow: Bool, effects: inout [Effect]) {
+        guard links[id]?.isUp == true, links[id]!.slow != slow else { return }
+        links[id]!.slow = slow
+        log(slow ? .warn : .info, slow ? "link_slow" : "link_drained",
+            [("link", id.description), ("peer", links[id]!.peer?.name ?? "-")], &effects)
+        guard !slow else { return }
+        let held = links[id]!.held
+        links[id]!.held = [:]
+        // Coalesced pushes skip versions: `prev: .max` tells the receiver
+        // they continue no chain, and its next digest round pulls any gap.
+        let batches = held.keys.sorted().map { origin in
+            RecordBatch(origin: origin, generation: held[origin]!.generation, mode: .push(prev: .max),
+                        deltas: held[origin]!.deltas.values.sorted { $0.version < $1.version })
+        }
+        if !batches.isEmpty { send(id, .records(batches), effects: &effects) }
     }
 
     // MARK: messages
@@ -91,7 +132,7 @@ extension Node {
                 let fromMaster = peer.master && config.master
                 for (other, l) in orderedLinks where other != id && l.isUp {
                     if fromMaster, l.peer?.master == true { continue }
-                    send(other, frame, effects: &effects)
+                    push(relay, frame, to: other, effects: &effects)
                 }
             }
         case let .masters(entries):

@@ -70,6 +70,9 @@ extension Node {
         guard var link = links[id] else { return }
         if case .disabled = link.state { return }
         if case .waiting = link.state { return }
+        // Anti-entropy on the next connection repairs whatever was held.
+        link.slow = false
+        link.held = [:]
         let wasUp = link.isUp
         if wasUp {
             aliveDirty = true

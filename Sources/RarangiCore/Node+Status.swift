@@ -35,6 +35,8 @@ extension Node {
             case .disabled: state = "disabled"
             }
             key("state"); str(state); comma()
+            key("slow"); out.append(contentsOf: (link.slow ? "true" : "false").utf8); comma()
+            key("held"); num(link.held.values.reduce(0) { $0 + $1.deltas.count }); comma()
             key("attempt"); num(link.attempt); comma()
             key("retry_at_ms"); num(retry); comma()
             key("last_heard_ms"); num(link.lastHeard); comma()
@@ -85,7 +87,8 @@ extension Node {
         key("peer_bytes_out"); num(stats.peerBytesOut); comma()
         key("origins_purged"); num(stats.originsPurged); comma()
         key("tombstones"); num(replica.tombstoneCount); comma()
-        key("tombstones_collected"); num(stats.tombstonesCollected)
+        key("tombstones_collected"); num(stats.tombstonesCollected); comma()
+        key("pushes_coalesced"); num(stats.coalesced)
         return out
     }
 

@@ -61,6 +61,8 @@ public struct Node {
         /// Origins purged as dead.
         public var originsPurged = 0
         /// Tombstones collected.
+        /// Pushes to a slow link replaced by a newer delta of the same key.
+        public var coalesced = 0
         public var tombstonesCollected = 0
     }
 
@@ -130,6 +132,8 @@ public struct Node {
             peerMessage(id, message, now: now, effects: &effects)
         case let .peerClosed(id):
             linkDown(id, reason: "closed", now: now, effects: &effects)
+        case let .peerBacklog(id, slow):
+            backlog(id, slow: slow, effects: &effects)
         }
         if !links.isEmpty, nextGossipAt == nil { nextGossipAt = now.ms + config.gossipIntervalMs }
         // Watchers hear of a change in the very turn that applied it.

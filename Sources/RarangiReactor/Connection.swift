@@ -83,6 +83,8 @@ final class Connection {
 
     deinit { Connection.liveObjects -= 1 }
 
+    /// A peer link whose backlog is over `Daemon.slowPeerBytes` (the core knows).
+    var peerSlow = false
     /// Whether the last flush wrote anything.
     var progressed = false
 

@@ -126,6 +126,7 @@ extension Daemon {
             return
         }
         if conn.progressed { conn.lastActivity = now.ms }
+        noteBacklog(conn)
         if !conn.hasPendingOutput {
             event_del(conn.writeEvent)
             conn.writeArmed = false

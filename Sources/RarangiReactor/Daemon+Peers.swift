@@ -10,6 +10,23 @@ import RarangiWire
 extension Daemon {
     /// Peer output beyond this is a peer that does not read: it is cut off.
     static let maxPeerBacklog = 64 << 20
+    /// Unsent bytes above which a peer link counts as slow: the core then
+    /// coalesces its pushes per key until the backlog drains.
+    static let slowPeerBytes = 1 << 20
+
+    /// After a flush of a peer connection: notes a backlog crossing the
+    /// threshold either way; the core hears of it at the end of the turn.
+    func noteBacklog(_ conn: Connection) {
+        guard let link = conn.peerLink, !conn.awaitingUpgrade else { return }
+        let backlog = conn.output.count - conn.outputStart
+        if !conn.peerSlow, backlog > Daemon.slowPeerBytes {
+            conn.peerSlow = true
+            backlogChanges.append((link, true))
+        } else if conn.peerSlow, backlog == 0 {
+            conn.peerSlow = false
+            backlogChanges.append((link, false))
+        }
+    }
 
     /// The listener's side of an upgrade.
     func upgradeToPeer(_ conn: Connection, leftover: UnsafeBufferPointer<UInt8>) {

@@ -68,6 +68,8 @@ public final class Daemon {
     var serving = 0
     var nextConnectionID: UInt64 = 1
     var dirty: [Connection] = []
+    /// Peer links whose backlog crossed `slowPeerBytes` this turn (slow) or drained.
+    var backlogChanges: [(LinkID, Bool)] = []
     var toFree: [Connection] = []
     var spareEffects: [Effect] = []
     /// Connections whose blocking query was answered this turn; their
@@ -196,15 +198,27 @@ public final class Daemon {
 
     func afterTurn() {
         resumeUnparked()
+        flushDirty()
+        // Backlog changes seen while flushing reach the core now; what it
+        // sends in answer is flushed in the same turn.
+        while !backlogChanges.isEmpty {
+            let changes = backlogChanges
+            backlogChanges.removeAll()
+            for (link, slow) in changes { apply(.peerBacklog(link, slow: slow)) }
+            flushDirty()
+        }
+        for conn in toFree { free(conn) }
+        toFree.removeAll(keepingCapacity: true)
+        armDeadline()
+        turnNow = nil
+    }
+
+    private func flushDirty() {
         for conn in dirty {
             conn.dirty = false
             flushNow(conn)
         }
         dirty.removeAll(keepingCapacity: true)
-        for conn in toFree { free(conn) }
-        toFree.removeAll(keepingCapacity: true)
-        armDeadline()
-        turnNow = nil
     }
 
     func markDirty(_ conn: Connection) {
@@ -221,6 +235,7 @@ public final class Daemon {
             return
         }
         if conn.progressed { conn.lastActivity = now.ms }
+        noteBacklog(conn)
         if conn.hasPendingOutput {
             if !conn.writeArmed {
                 event_add(conn.writeEvent, nil)
