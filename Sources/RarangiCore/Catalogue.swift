@@ -167,17 +167,6 @@ public struct Catalogue {
         if entry.instances.isEmpty { services[entry.name] = nil }
     }
 
-    /// Removes every registration whose deadline is at or before `now` and
-    /// returns their (service, id).
-    public mutating func expire(atOrBefore now: Int64) -> [(service: String, id: String)] {
-        var gone: [(String, String)] = []
-        while let (deadline, slot) = expiry.min, deadline <= now {
-            if let r = records[Int(slot)] { gone.append((r.service.name, r.id)) }
-            removeSlot(slot)
-        }
-        return gone
-    }
-
     /// The earliest expiry deadline, if any registration exists.
     public var nextDeadline: Int64? { expiry.min?.deadline }
 
