@@ -41,6 +41,22 @@ public struct Catalogue {
     /// Grows by one at every change of any service; watchers compare it.
     public private(set) var index: UInt64 = 0
 
+    /// Services changed since `takeChangedServices`, so watchers of those
+    /// services alone are looked at after a change.
+    private var changedServices: Set<String> = []
+
+    private mutating func markChanged(_ entry: ServiceEntry) {
+        index += 1
+        entry.invalidate(index)
+        changedServices.insert(entry.name)
+    }
+
+    /// The services changed since the last call, and forgets them.
+    mutating func takeChangedServices() -> Set<String> {
+        defer { changedServices.removeAll(keepingCapacity: true) }
+        return changedServices
+    }
+
     /// Creates an empty catalogue.
     public init() {}
 
@@ -79,8 +95,7 @@ public struct Catalogue {
             records[s]!.origin = origin
             if changed {
                 records[s]!.body = body
-                index += 1
-                entry.invalidate(index)
+                markChanged(entry)
             }
             return (.refreshed(changed: changed), slot)
         }
@@ -95,8 +110,7 @@ public struct Catalogue {
         }
         entry.instances[id] = slot
         count += 1
-        index += 1
-        entry.invalidate(index)
+        markChanged(entry)
         return (.created, slot)
     }
 
@@ -162,8 +176,7 @@ public struct Catalogue {
         freeSlots.append(slot)
         expiry.remove(slot)
         count -= 1
-        index += 1
-        entry.invalidate(index)
+        markChanged(entry)
         if entry.instances.isEmpty { services[entry.name] = nil }
     }
 

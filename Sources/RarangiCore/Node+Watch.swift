@@ -23,8 +23,11 @@ extension Node {
     mutating func notifyWatchers(effects: inout [Effect]) {
         guard sessions.notifiedIndex != catalogue.index else { return }
         sessions.notifiedIndex = catalogue.index
+        let changed = replica.takeChangedServices()
         guard sessions.watches.count > 0 else { return }
-        for (service, conns) in sessions.watches.byService {
+        // Only the watchers of services that changed: not every parked query per change.
+        for service in changed {
+            guard let conns = sessions.watches.byService[service] else { continue }
             let index = catalogue.serviceIndex(service)
             for conn in conns {
                 guard let w = sessions.watches.byConnection[conn], w.index != index else { continue }

@@ -275,6 +275,9 @@ public struct Replica {
         return out
     }
 
+    /// The services whose view changed since the last call (for watchers).
+    mutating func takeChangedServices() -> Set<String> { view.takeChangedServices() }
+
     /// Every origin's position.
     var digest: [DigestEntry] {
         origins.compactMap { $0.map { DigestEntry(name: $0.name, generation: $0.generation, version: $0.watermark) } }
