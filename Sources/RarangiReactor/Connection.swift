@@ -90,6 +90,14 @@ final class Connection {
 
     var hasPendingOutput: Bool { outputStart < output.count }
 
+    /// Whether input still matters as requests: not once the connection is
+    /// closing or holds a registration (a held stream's input only shows the close).
+    var readsRequests: Bool {
+        guard state == .open else { return false }
+        if case .held = session { return false }
+        return true
+    }
+
     /// Writes as much pending output as the socket takes. Returns false when
     /// the peer is gone.
     func flush() -> Bool {

@@ -55,11 +55,12 @@ extension Daemon {
             let used = scratch.withUnsafeBufferPointer { p in
                 handleInput(conn, UnsafeBufferPointer(rebasing: p[0..<n]))
             }
-            if used < n, conn.state == .open { conn.input.append(contentsOf: scratch[used..<n]) }
+            if used < n, conn.readsRequests { conn.input.append(contentsOf: scratch[used..<n]) }
         } else {
+            // `handleInput` never touches `conn.input`: what it used is removed here, once.
             conn.input.append(contentsOf: scratch[0..<n])
             let used = conn.input.withUnsafeBufferPointer { handleInput(conn, $0) }
-            if conn.state != .open {
+            if !conn.readsRequests {
                 conn.input.removeAll()
             } else if used > 0 {
                 conn.input.removeFirst(used)

@@ -30,8 +30,9 @@ extension Daemon {
     func startStream(_ response: HTTPResponse, on conn: Connection) {
         guard conn.state == .open else { return }
         encoder.encodeStreamStart(response, isHTTP11: conn.replyHTTP11, into: &conn.output)
+        // Input is left alone: this runs inside `handleInput`, whose caller
+        // drops what follows the request once the connection is held.
         conn.session = .held(lastPingMs: now.ms, http11: conn.replyHTTP11)
-        conn.input.removeAll()
         Socket.setHeldOptions(conn.fd, userTimeoutMs: Daemon.heldUserTimeoutMs)
         markDirty(conn)
     }
@@ -68,7 +69,7 @@ extension Daemon {
                 let input = conn.input
                 conn.input.removeAll()
                 let used = input.withUnsafeBufferPointer { handleInput(conn, $0) }
-                if conn.state == .open, used < input.count {
+                if conn.readsRequests, used < input.count {
                     conn.input = Array(input[used...]) + conn.input
                 }
             }
