@@ -46,6 +46,9 @@ public enum Effect: Sendable {
     /// the first chunk, then keep the connection open and ping it (a held
     /// registration). The connection reads no further requests.
     case stream(ConnectionID, HTTPResponse)
+    /// A blocking query is parked on the connection: the shell reads no
+    /// further requests from it until a `.reply` answers the query.
+    case parked(ConnectionID)
 }
 
 /// One log line: a level, an event name and key=value fields.

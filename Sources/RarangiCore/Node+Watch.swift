@@ -17,6 +17,7 @@ extension Node {
             return
         }
         sessions.watches.park(conn, service: service, index: index, pretty: pretty, deadline: now.ms + waitMs)
+        effects.append(.parked(conn))
     }
 
     /// Answers every parked query whose service changed since it parked.

@@ -115,6 +115,8 @@ public struct Node {
 
     /// Handles one input, appending effects to `effects` (the shell reuses one array).
     public mutating func handle(_ input: Input, now: Instant, into effects: inout [Effect]) {
+        let first = effects.count
+        defer { if isStale { Node.markStale(&effects, from: first) } }
         switch input {
         case let .request(conn, request):
             if handleSession(conn, request, now: now, effects: &effects) { break }
@@ -139,6 +141,26 @@ public struct Node {
         // Watchers hear of a change in the very turn that applied it.
         notifyWatchers(effects: &effects)
     }
+
+    /// A stale daemon says so on every answer it gives (B2): clients can tell
+    /// a last-known view from a current one.
+    static func markStale(_ effects: inout [Effect], from first: Int) {
+        for i in first..<effects.count {
+            switch effects[i] {
+            case var .reply(conn, response):
+                response.headers.append(Node.staleHeader)
+                effects[i] = .reply(conn, response)
+            case var .stream(conn, response):
+                response.headers.append(Node.staleHeader)
+                effects[i] = .stream(conn, response)
+            default:
+                break
+            }
+        }
+    }
+
+    /// The header a stale daemon's answers carry.
+    public static let staleHeader = ("X-Rarangi-Stale", "true")
 
     mutating func expire(now: Instant, effects: inout [Effect]) {
         guard let d = replica.nextExpiry, d <= now.ms else { return }
@@ -223,9 +245,6 @@ public struct Node {
         case .hold, .watch:
             // Answered by `handleSession` before `answer` is reached.
             return .error(500, "internal", "sessions are answered by handleSession")
-        case .status:
-            // The shell answers status itself, adding its own counters to `statusMembers`.
-            return .error(500, "internal", "status is answered by the shell")
         }
     }
 

@@ -84,12 +84,11 @@ extension Daemon {
             case let .request(request, consumed):
                 offset += consumed
                 conn.requestStartedAt = nil
-                if request.path == "/_peer", request.method == .get {
+                if handle(request, on: conn) == .peerUpgrade {
                     // The rest of the buffer already belongs to the peer link.
                     upgradeToPeer(conn, leftover: UnsafeBufferPointer(rebasing: buf[offset...]))
                     return buf.count
                 }
-                handle(request, on: conn)
             case let .failure(error):
                 conn.replyKeepAlive = false
                 conn.replyHTTP11 = true
@@ -101,7 +100,10 @@ extension Daemon {
         return offset
     }
 
-    private func handle(_ request: HTTPRequest, on conn: Connection) {
+    /// What handling a request left the connection to do next.
+    enum Handled { case done, peerUpgrade }
+
+    private func handle(_ request: HTTPRequest, on conn: Connection) -> Handled {
         conn.replyKeepAlive = request.keepAlive && !conn.overflow
         conn.replyHTTP11 = request.isHTTP11
         conn.replyHeadOnly = request.method == .head
@@ -110,10 +112,12 @@ extension Daemon {
             send(response, on: conn)
         case let .success(.status(pretty)):
             send(statusResponse(pretty: pretty), on: conn)
-        case let .success(catalogueRequest):
-            if case .watch = catalogueRequest { conn.session = .parked }
+        case .success(.peerUpgrade):
+            return .peerUpgrade
+        case let .success(.catalogue(catalogueRequest)):
             apply(.request(ConnectionID(conn.id), catalogueRequest))
         }
+        return .done
     }
 
     func writeReady(_ conn: Connection) {

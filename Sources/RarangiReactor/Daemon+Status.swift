@@ -26,6 +26,7 @@ extension Daemon {
         // Connection objects alive, freed or not: equals "open" when none leak.
         appendInt(Connection.liveObjects, to: &out)
         out.append(contentsOf: "}}".utf8)
-        return HTTPResponse(status: 200, body: pretty ? JSONPretty.indent(out) : out + [10])
+        return HTTPResponse(status: 200, body: pretty ? JSONPretty.indent(out) : out + [10],
+                            headers: node.isStale ? [Node.staleHeader] : [])
     }
 }

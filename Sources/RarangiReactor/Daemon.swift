@@ -294,14 +294,14 @@ public final class Daemon {
                 closePeer(link)
             case let .stream(cid, response):
                 if let conn = connections[cid.raw] { startStream(response, on: conn) }
+            case let .parked(cid):
+                if let conn = connections[cid.raw], conn.state == .open { conn.session = .parked }
             }
         }
     }
 
     func send(_ response: HTTPResponse, on conn: Connection) {
         guard conn.state == .open else { return }
-        var response = response
-        if node.isStale { response.headers.append(("X-Rarangi-Stale", "true")) }
         encoder.encode(response, keepAlive: conn.replyKeepAlive, isHTTP11: conn.replyHTTP11,
                        headOnly: conn.replyHeadOnly, into: &conn.output)
         if response.close || !conn.replyKeepAlive { conn.state = .closing }

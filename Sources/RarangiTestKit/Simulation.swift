@@ -223,7 +223,7 @@ public final class Simulation {
 
     private func execute(_ i: Int, _ effect: Effect) {
         switch effect {
-        case .reply, .stream:
+        case .reply, .stream, .parked:
             break
         case let .log(e):
             eventCounts[e.event, default: 0] += 1

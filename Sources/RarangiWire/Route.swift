@@ -10,8 +10,6 @@ public enum CatalogueRequest: Sendable {
     case deregister(service: String, id: String)
     /// `GET /`: every service with its number of live instances.
     case services(pretty: Bool)
-    /// `GET /_status`: the daemon's own state, for operators.
-    case status(pretty: Bool)
     /// `GET /_deltas?<node>=<ts>&…`: each named origin's records written
     /// after `ts` (MISSION H5); no names: every origin from the start.
     case deltas(since: [(String, UInt64)], pretty: Bool)
@@ -23,8 +21,21 @@ public enum CatalogueRequest: Sendable {
     case watch(service: String, pretty: Bool, index: UInt64, waitMs: Int64)
 }
 
-/// Turns HTTP requests into catalogue requests, refusing bad input with a
-/// status and a JSON error before anything reaches the catalogue.
+/// Where a request goes: the one decision of what a request is, made here
+/// and nowhere else (the shell and the core switch on it).
+public enum Route: Sendable {
+    /// A catalogue operation for the core.
+    case catalogue(CatalogueRequest)
+    /// `GET /_status`: the daemon's own state, for operators.
+    case status(pretty: Bool)
+    /// `GET /_peer` with `Upgrade: rarangi-peer/1`: the connection becomes a
+    /// peer link (the environment is checked by the hello that follows, so
+    /// both ends log a mismatch).
+    case peerUpgrade
+}
+
+/// Turns HTTP requests into routes, refusing bad input with a status and a
+/// JSON error before anything reaches the catalogue.
 public struct Router: Sendable {
     /// The environment this daemon serves; a request declaring another is refused.
     public var environment: String
@@ -38,7 +49,16 @@ public struct Router: Sendable {
     }
 
     /// Decodes `request`, or returns the error response to send instead.
-    public func route(_ request: HTTPRequest) -> Result<CatalogueRequest, HTTPResponse> {
+    public func route(_ request: HTTPRequest) -> Result<Route, HTTPResponse> {
+        if request.path == "/_peer", request.method == .get { return .success(.peerUpgrade) }
+        if request.path == "/_status", request.declaredEnvironment.map({ $0 == environment }) ?? true {
+            guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
+            return .success(.status(pretty: Query(request.query).has("pretty")))
+        }
+        return catalogueRequest(request).map(Route.catalogue)
+    }
+
+    private func catalogueRequest(_ request: HTTPRequest) -> Result<CatalogueRequest, HTTPResponse> {
         if let declared = request.declaredEnvironment, declared != environment {
             return .failure(.error(421, "wrong_environment",
                                    "this daemon serves environment '\(environment)', the request declares '\(declared)'"))
@@ -53,10 +73,6 @@ public struct Router: Sendable {
             return .success(.services(pretty: pretty))
         }
         if let first = segments.first, first.hasPrefix("_") {
-            if segments.count == 1, first == "_status" {
-                guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
-                return .success(.status(pretty: pretty))
-            }
             if segments.count == 1, first == "_deltas" {
                 guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
                 var since: [(String, UInt64)] = []

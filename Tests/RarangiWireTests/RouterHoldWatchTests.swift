@@ -6,9 +6,7 @@ final class RouterHoldWatchTests: XCTestCase {
     let router = Router(environment: "testing", maxTTLSeconds: 100)
 
     func route(_ method: HTTPMethod, _ target: String, _ body: String = "") -> Result<CatalogueRequest, HTTPResponse> {
-        let parts = target.split(separator: "?", maxSplits: 1)
-        return router.route(HTTPRequest(method: method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : nil,
-                                        body: Array(body.utf8)))
+        router.catalogueRoute(method, target, body)
     }
 
     func status(_ r: Result<CatalogueRequest, HTTPResponse>) -> Int? {

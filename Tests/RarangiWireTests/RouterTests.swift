@@ -4,10 +4,12 @@ import XCTest
 final class RouterTests: XCTestCase {
     let router = Router(environment: "testing", maxTTLSeconds: 100)
 
+    func fullRoute(_ method: HTTPMethod, _ target: String, _ body: String = "", env: String? = nil) -> Result<Route, HTTPResponse> {
+        router.route(method, target, body, env: env)
+    }
+
     func route(_ method: HTTPMethod, _ target: String, _ body: String = "", env: String? = nil) -> Result<CatalogueRequest, HTTPResponse> {
-        let parts = target.split(separator: "?", maxSplits: 1)
-        return router.route(HTTPRequest(method: method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : nil,
-                                        declaredEnvironment: env, body: Array(body.utf8)))
+        router.catalogueRoute(method, target, body, env: env)
     }
 
     func errorCode(_ r: Result<CatalogueRequest, HTTPResponse>) -> String? {
@@ -18,7 +20,8 @@ final class RouterTests: XCTestCase {
 
     func test_routes() {
         guard case .success(.services(pretty: false)) = route(.get, "/") else { return XCTFail() }
-        guard case .success(.status(pretty: true)) = route(.get, "/_status?pretty") else { return XCTFail() }
+        guard case .success(.status(pretty: true)) = fullRoute(.get, "/_status?pretty") else { return XCTFail() }
+        guard case .success(.peerUpgrade) = fullRoute(.get, "/_peer", env: "production") else { return XCTFail() }
         guard case .success(.lookup("web", true)) = route(.get, "/web?pretty=1") else { return XCTFail() }
         guard case .success(.lookup("web", false)) = route(.head, "/web?pretty=0") else { return XCTFail() }
         guard case .success(.instance("web", "a:1", false)) = route(.get, "/web/a:1") else { return XCTFail() }
