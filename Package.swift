@@ -55,6 +55,7 @@ let package = Package(
         .executableTarget(name: "rarangi-bench", dependencies: ["RarangiClient"], path: "bench/rarangi-bench"),
 
         .testTarget(name: "RarangiWireTests", dependencies: ["RarangiWire"]),
+        .testTarget(name: "RarangiReactorTests", dependencies: ["RarangiReactor", "RarangiCore"]),
         .testTarget(name: "RarangiCoreTests", dependencies: ["RarangiCore", "RarangiWire"]),
         .testTarget(name: "RarangiConfigTests", dependencies: ["RarangiConfig", "RarangiCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RarangiWire", "RarangiClient"]),

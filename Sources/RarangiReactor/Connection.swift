@@ -3,25 +3,11 @@ import Glibc
 import RarangiCore
 import RarangiWire
 
-/// One client connection. Its life is a small state machine: it reads
-/// requests while `.open`, finishes writing and then closes when
-/// `.closing`, and is freed by the daemon after the loop turn in which it
-/// became `.closed` — never inside its own callback.
+/// One connection: a client's HTTP connection or a peer link. Its life is
+/// one state machine, `phase`, changed only by `enter(_:)`. It is freed by
+/// the daemon after the loop turn in which it closed — never inside its
+/// own callback.
 final class Connection {
-    /// Where the connection is in its life.
-    enum State {
-        /// Reading requests and writing responses.
-        case open
-        /// No more requests are read; close once the output is written.
-        case closing
-        /// The last response is written and our side shut down; input is
-        /// read and dropped until the client closes, so an unread request
-        /// body cannot turn the close into a reset that loses the response.
-        case draining
-        /// Closed; waiting to be freed after the turn.
-        case closed
-    }
-
     /// Live `Connection` objects, to show in status that none leak.
     nonisolated(unsafe) static var liveObjects = 0
 
@@ -31,34 +17,24 @@ final class Connection {
     unowned(unsafe) var daemon: Daemon!
     /// Accepted beyond --max-connections: it gets one 503 and is closed.
     let overflow: Bool
+    /// Where the connection is in its life.
+    private(set) var phase: ConnectionPhase
     /// How the response to the request being handled is framed.
-    var replyKeepAlive = true
-    var replyHTTP11 = true
-    var replyHeadOnly = false
-    var state = State.open
-    /// A session the connection is in while `.open` (see Daemon+Sessions).
-    var session = Session.none
+    var framing = ReplyFraming()
     var readEvent: OpaquePointer?
     var writeEvent: OpaquePointer?
     var writeArmed = false
     /// Queued on the daemon's flush list for this turn.
     var dirty = false
 
-    /// Bytes received but not yet parsed into a complete request.
+    /// Bytes received but not yet parsed: a partial request, pipelined input
+    /// behind a parked query, or an upgrade answer not yet complete.
     var input: [UInt8] = []
     /// Bytes to write, from `outputStart` on.
     var output: [UInt8] = []
     var outputStart = 0
     var parser: HTTPParser
 
-    /// Set once the connection carries a peer link instead of HTTP.
-    var peerLink: LinkID?
-    /// An outbound peer connection still waiting for its non-blocking connect.
-    var connecting = false
-    /// An outbound peer connection waiting for the `101` answer to its upgrade.
-    var awaitingUpgrade = false
-    /// The core asked for the close: no `.peerClosed` is reported.
-    var closedByCore = false
     /// Frames received on a peer link.
     var frames = PeerFrameDecoder()
     /// The remote address, for peers that advertise none.
@@ -66,14 +42,21 @@ final class Connection {
     /// Peer bytes in and out, for the idle-link benchmark.
     var bytesIn = 0
     var bytesOut = 0
+    /// What the core was last told of this peer link's backlog (slow or not).
+    var reportedSlow = false
 
     /// When the connection last made progress (ms, monotonic).
     var lastActivity: Int64
     /// When the request now being received started arriving.
     var requestStartedAt: Int64?
+    /// Whether the last flush wrote anything.
+    var progressed = false
 
-    init(id: UInt64, fd: Int32, overflow: Bool, parser: HTTPParser, now: Int64) {
+    /// A connection starts as `.http` (accepted) or `.peerConnecting` (dialled).
+    init(id: UInt64, fd: Int32, phase: ConnectionPhase, overflow: Bool, parser: HTTPParser, now: Int64) {
+        precondition(phase == .http || phase.link != nil, "a connection starts accepted or dialling")
         self.id = id
+        self.phase = phase
         self.fd = fd
         self.overflow = overflow
         self.parser = parser
@@ -83,20 +66,16 @@ final class Connection {
 
     deinit { Connection.liveObjects -= 1 }
 
-    /// A peer link whose backlog is over `Daemon.slowPeerBytes` (the core knows).
-    var peerSlow = false
-    /// Whether the last flush wrote anything.
-    var progressed = false
-
-    var hasPendingOutput: Bool { outputStart < output.count }
-
-    /// Whether input still matters as requests: not once the connection is
-    /// closing or holds a registration (a held stream's input only shows the close).
-    var readsRequests: Bool {
-        guard state == .open else { return false }
-        if case .held = session { return false }
-        return true
+    /// The one place the phase changes.
+    func enter(_ next: ConnectionPhase) {
+        precondition(phase.allows(next), "connection \(id): \(phase) -> \(next)")
+        phase = next
     }
+
+    /// The peer link this connection carries, if any.
+    var link: LinkID? { phase.link }
+    var hasPendingOutput: Bool { outputStart < output.count }
+    var backlog: Int { output.count - outputStart }
 
     /// Writes as much pending output as the socket takes. Returns false when
     /// the peer is gone.
@@ -120,4 +99,11 @@ final class Connection {
         outputStart = 0
         return true
     }
+}
+
+/// How the answer to the request being handled is framed.
+struct ReplyFraming {
+    var keepAlive = true
+    var http11 = true
+    var headOnly = false
 }

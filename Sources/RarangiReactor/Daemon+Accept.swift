@@ -25,11 +25,11 @@ extension Daemon {
             accepted += 1
             let overflow = serving >= maxConnections
             Socket.setNoDelay(fd)
-            let conn = adopt(fd, overflow: overflow)
+            let conn = adopt(fd, phase: .http, overflow: overflow)
             if overflow {
                 // Over the cap: answer 503 at once and close, instead of falling over.
                 rejected += 1
-                conn.replyKeepAlive = false
+                conn.framing.keepAlive = false
                 send(.error(503, "too_many_connections",
                             "the daemon is serving its maximum of \(maxConnections) connections; retry shortly",
                             headers: [("Retry-After", "1")], close: true), on: conn)
@@ -42,8 +42,8 @@ extension Daemon {
 
     /// Wraps a new socket in a connection with its read and write events
     /// (one retain each, released in `free`) and files it.
-    func adopt(_ fd: Int32, overflow: Bool) -> Connection {
-        let conn = Connection(id: nextConnectionID, fd: fd, overflow: overflow,
+    func adopt(_ fd: Int32, phase: ConnectionPhase, overflow: Bool) -> Connection {
+        let conn = Connection(id: nextConnectionID, fd: fd, phase: phase, overflow: overflow,
                               parser: HTTPParser(maxBodyBytes: options.maxBodyBytes), now: now.ms)
         nextConnectionID += 1
         conn.daemon = self

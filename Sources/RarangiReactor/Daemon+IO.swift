@@ -5,18 +5,9 @@ import RarangiWire
 
 extension Daemon {
     /// Reads once (level-triggered: libevent calls again while more waits)
-    /// and handles every complete request in what has arrived.
+    /// and hands what arrived to the connection's phase.
     func readReady(_ conn: Connection) {
-        switch conn.state {
-        case .closed:
-            return
-        case .draining:
-            let n = scratch.withUnsafeMutableBytes { recv(conn.fd, $0.baseAddress, $0.count, 0) }
-            if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) { closeConnection(conn) }
-            return
-        case .open, .closing:
-            break
-        }
+        if conn.phase == .closed { return }
         let n = scratch.withUnsafeMutableBytes { recv(conn.fd, $0.baseAddress, $0.count, 0) }
         if n < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
@@ -24,57 +15,86 @@ extension Daemon {
             return
         }
         if n == 0 {
-            // A held registration or a parked query ends with its connection.
-            if conn.session != .none {
-                closeConnection(conn)
-                return
-            }
-            // The client has finished sending. Answer what it asked, then close.
-            if conn.state == .open, !conn.hasPendingOutput, !conn.dirty {
-                closeConnection(conn)
-            } else {
-                conn.state = .closing
-                event_del(conn.readEvent)
-                markDirty(conn)
-            }
+            endOfInput(conn)
             return
         }
+        if conn.phase == .draining { return }
         conn.lastActivity = now.ms
-        guard conn.state == .open else { return }
-        if conn.peerLink != nil {
+        switch conn.phase {
+        case .http:
+            requestInput(conn, count: n)
+        case .parked:
+            conn.input.append(contentsOf: scratch[0..<n])
+            if conn.input.count > Daemon.maxParkedInput { closeConnection(conn) }
+        case .peerUpgrading, .peer:
             conn.bytesIn += n
             scratch.withUnsafeBufferPointer { p in peerRead(conn, UnsafeBufferPointer(rebasing: p[0..<n])) }
-            return
+        case .held, .closing, .draining, .closed, .peerConnecting:
+            // A held stream's input only shows the close; a closing one's is not read.
+            break
         }
-        if conn.session != .none {
-            sessionInput(conn, count: n)
-            return
+    }
+
+    /// The other side finished sending.
+    private func endOfInput(_ conn: Connection) {
+        switch conn.phase {
+        case .http where !conn.hasPendingOutput && !conn.dirty:
+            closeConnection(conn)
+        case .http:
+            // Answer what it asked, then close.
+            conn.enter(.closing)
+            event_del(conn.readEvent)
+            markDirty(conn)
+        case .closing:
+            // Half-closed while its last response is still being written.
+            event_del(conn.readEvent)
+            markDirty(conn)
+        default:
+            // A held registration or a parked query ends with its connection;
+            // a drain ends when the client closes; a peer link is gone.
+            closeConnection(conn)
         }
+    }
+
+    /// Bytes on a connection reading requests: parse every complete request.
+    /// `handleInput` never touches `conn.input`; what it used is removed here, once.
+    private func requestInput(_ conn: Connection, count n: Int) {
         if conn.input.isEmpty {
             // Fast path: parse straight from the scratch buffer; keep only a partial tail.
             let used = scratch.withUnsafeBufferPointer { p in
                 handleInput(conn, UnsafeBufferPointer(rebasing: p[0..<n]))
             }
-            if used < n, conn.readsRequests { conn.input.append(contentsOf: scratch[used..<n]) }
+            keepUnparsed(conn, scratch[used..<n])
         } else {
-            // `handleInput` never touches `conn.input`: what it used is removed here, once.
             conn.input.append(contentsOf: scratch[0..<n])
             let used = conn.input.withUnsafeBufferPointer { handleInput(conn, $0) }
-            if !conn.readsRequests {
-                conn.input.removeAll()
-            } else if used > 0 {
-                conn.input.removeFirst(used)
-            }
+            let rest = conn.input[used...]
+            conn.input = []
+            keepUnparsed(conn, rest)
         }
-        if conn.state == .open {
+        if conn.phase.readsRequests {
             conn.requestStartedAt = conn.parser.isMidRequest ? (conn.requestStartedAt ?? now.ms) : nil
         }
     }
 
-    /// Handles every complete request at the start of `buf`; returns the bytes used.
+    /// Keeps input that was not parsed yet, while it can still matter: a
+    /// partial request, or requests pipelined behind a parked query.
+    func keepUnparsed(_ conn: Connection, _ rest: ArraySlice<UInt8>) {
+        guard !rest.isEmpty else { return }
+        switch conn.phase {
+        case .http, .parked:
+            conn.input.append(contentsOf: rest)
+            if conn.phase == .parked, conn.input.count > Daemon.maxParkedInput { closeConnection(conn) }
+        default:
+            break
+        }
+    }
+
+    /// Handles every complete request at the start of `buf` while the
+    /// connection reads requests; returns the bytes used.
     func handleInput(_ conn: Connection, _ buf: UnsafeBufferPointer<UInt8>) -> Int {
         var offset = 0
-        while conn.state == .open, conn.session == .none {
+        while conn.phase.readsRequests {
             switch conn.parser.parse(UnsafeBufferPointer(rebasing: buf[offset...])) {
             case .needMore:
                 return offset
@@ -90,9 +110,7 @@ extension Daemon {
                     return buf.count
                 }
             case let .failure(error):
-                conn.replyKeepAlive = false
-                conn.replyHTTP11 = true
-                conn.replyHeadOnly = false
+                conn.framing = ReplyFraming(keepAlive: false, http11: true, headOnly: false)
                 send(.error(error), on: conn)
                 return offset
             }
@@ -104,9 +122,8 @@ extension Daemon {
     enum Handled { case done, peerUpgrade }
 
     private func handle(_ request: HTTPRequest, on conn: Connection) -> Handled {
-        conn.replyKeepAlive = request.keepAlive && !conn.overflow
-        conn.replyHTTP11 = request.isHTTP11
-        conn.replyHeadOnly = request.method == .head
+        conn.framing = ReplyFraming(keepAlive: request.keepAlive && !conn.overflow, http11: request.isHTTP11,
+                                    headOnly: request.method == .head)
         switch router.route(request) {
         case let .failure(response):
             send(response, on: conn)
@@ -121,37 +138,52 @@ extension Daemon {
     }
 
     func writeReady(_ conn: Connection) {
-        guard conn.state == .open || conn.state == .closing else { return }
-        if conn.connecting {
+        if case .peerConnecting = conn.phase {
             peerConnectFinished(conn)
             return
         }
+        flushNow(conn)
+    }
+
+    /// Writes what the socket takes; asks for writability only while output
+    /// is pending; a closing connection starts draining once all is written.
+    func flushNow(_ conn: Connection) {
+        guard conn.phase.writes else { return }
         if !conn.flush() {
             closeConnection(conn)
             return
         }
         if conn.progressed { conn.lastActivity = now.ms }
         noteBacklog(conn)
-        if !conn.hasPendingOutput {
+        if conn.hasPendingOutput {
+            if !conn.writeArmed {
+                event_add(conn.writeEvent, nil)
+                conn.writeArmed = true
+            }
+            return
+        }
+        if conn.writeArmed {
             event_del(conn.writeEvent)
             conn.writeArmed = false
-            if conn.state == .closing { startDraining(conn) }
         }
+        if conn.phase == .closing { startDraining(conn) }
     }
 
     /// Everything is written: shut our side and drop input until the client
     /// closes (or `drainMs` passes), so it reads the response rather than a reset.
     func startDraining(_ conn: Connection) {
         Glibc.shutdown(conn.fd, Int32(SHUT_WR))
-        conn.state = .draining
+        conn.enter(.draining)
         conn.lastActivity = now.ms
         event_add(conn.readEvent, nil)
     }
 
-    /// Closes a connection now; it is freed after the turn.
-    func closeConnection(_ conn: Connection) {
-        guard conn.state != .closed else { return }
-        conn.state = .closed
+    /// Closes a connection now; it is freed after the turn. The core hears
+    /// of it (as a queued input) unless it asked for the close itself.
+    func closeConnection(_ conn: Connection, reportToCore: Bool = true) {
+        guard conn.phase != .closed else { return }
+        let link = conn.link
+        conn.enter(.closed)
         event_del(conn.readEvent)
         event_del(conn.writeEvent)
         conn.writeArmed = false
@@ -159,9 +191,9 @@ extension Daemon {
         connections[conn.id] = nil
         if !conn.overflow { serving -= 1 }
         toFree.append(conn)
-        if let link = conn.peerLink {
+        if let link {
             peerConnections[link] = nil
-            if !conn.closedByCore { apply(.peerClosed(link)) }
+            if reportToCore { apply(.peerClosed(link)) }
             return
         }
         apply(.connectionClosed(ConnectionID(conn.id)))
@@ -182,27 +214,28 @@ extension Daemon {
     }
 
     /// Times out stalled requests, idle keep-alive connections, slow readers
-    /// and drains that take too long.
+    /// and drains that take too long; pings held streams.
     func housekeeping() {
         let t = now.ms
-        for conn in Array(connections.values) where conn.peerLink == nil {
-            switch conn.state {
-            case .open:
+        for conn in connections.values.sorted(by: { $0.id < $1.id }) {
+            switch conn.phase {
+            case .http:
                 if let started = conn.requestStartedAt, t - started >= options.requestTimeoutMs {
                     logger.log(.debug, "request_timeout", [("connection", "\(conn.id)")])
-                    conn.replyKeepAlive = false
+                    conn.framing.keepAlive = false
                     send(.error(408, "request_timeout",
                                 "the request was not completed within \(options.requestTimeoutMs / 1000) seconds", close: true), on: conn)
-                } else if conn.session != .none {
-                    sessionHousekeeping(conn, now: t)
                 } else if t - conn.lastActivity >= options.idleTimeoutMs {
                     closeConnection(conn)
                 }
+            case let .held(last, http11):
+                if t - last >= Daemon.pingIntervalMs { ping(conn, http11: http11, now: t) }
             case .closing:
                 if t - conn.lastActivity >= options.idleTimeoutMs { closeConnection(conn) }
             case .draining:
                 if t - conn.lastActivity >= Daemon.drainMs { closeConnection(conn) }
-            case .closed:
+            case .parked, .peerConnecting, .peerUpgrading, .peer, .closed:
+                // A parked query waits for the core; peer links are timed by the core.
                 break
             }
         }

@@ -3,10 +3,9 @@ import Glibc
 import RarangiCore
 import RarangiWire
 
-/// Peer links on the catalogue's own port: the dialling side sends
-/// `GET /_peer` with `Upgrade: rarangi-peer/1`, the listener answers `101`,
-/// then both speak length-prefixed frames (`PeerCodec`). The core decides
-/// everything; this file only moves bytes and reports what happened.
+/// Peer links on the catalogue's own port (`PeerUpgrade`: `GET /_peer`,
+/// `101`, then length-prefixed frames). The core decides everything; this
+/// file only moves bytes and reports what happened.
 extension Daemon {
     /// Peer output beyond this is a peer that does not read: it is cut off.
     static let maxPeerBacklog = 64 << 20
@@ -17,13 +16,12 @@ extension Daemon {
     /// After a flush of a peer connection: notes a backlog crossing the
     /// threshold either way; the core hears of it at the end of the turn.
     func noteBacklog(_ conn: Connection) {
-        guard let link = conn.peerLink, !conn.awaitingUpgrade else { return }
-        let backlog = conn.output.count - conn.outputStart
-        if !conn.peerSlow, backlog > Daemon.slowPeerBytes {
-            conn.peerSlow = true
+        guard case let .peer(link) = conn.phase else { return }
+        if !conn.reportedSlow, conn.backlog > Daemon.slowPeerBytes {
+            conn.reportedSlow = true
             backlogChanges.append((link, true))
-        } else if conn.peerSlow, backlog == 0 {
-            conn.peerSlow = false
+        } else if conn.reportedSlow, conn.backlog == 0 {
+            conn.reportedSlow = false
             backlogChanges.append((link, false))
         }
     }
@@ -31,48 +29,45 @@ extension Daemon {
     /// The listener's side of an upgrade.
     func upgradeToPeer(_ conn: Connection, leftover: UnsafeBufferPointer<UInt8>) {
         let link = LinkID(LinkID.inboundBit | conn.id)
-        conn.peerLink = link
+        conn.enter(.peer(link))
         conn.remoteHost = Socket.peerHost(conn.fd)
         conn.requestStartedAt = nil
         peerConnections[link] = conn
-        conn.output.append(contentsOf: Array("HTTP/1.1 101 Switching Protocols\r\nUpgrade: rarangi-peer/1\r\nConnection: Upgrade\r\n\(ResponseEncoder.environmentHeader): \(node.config.environment)\r\n\r\n".utf8))
+        conn.output.append(contentsOf: PeerUpgrade.answer(environment: node.config.environment))
         markDirty(conn)
         apply(.peerConnected(link, host: conn.remoteHost))
-        if !leftover.isEmpty, conn.state == .open { peerRead(conn, leftover) }
+        if !leftover.isEmpty { feedFrames(conn, link, leftover) }
     }
 
     /// Bytes on a peer connection: the upgrade answer first (outbound), then frames.
     func peerRead(_ conn: Connection, _ bytes: UnsafeBufferPointer<UInt8>) {
-        guard let link = conn.peerLink else { return }
-        if conn.awaitingUpgrade {
+        switch conn.phase {
+        case let .peerUpgrading(link):
             conn.input.append(contentsOf: bytes)
-            guard let end = headEnd(conn.input) else {
-                if conn.input.count > 8192 { refuseUpgrade(conn, link, status: "oversized") }
+            switch conn.input.withUnsafeBufferPointer(PeerUpgrade.parseAnswer) {
+            case .needMore:
                 return
+            case let .refused(answer):
+                logger.log(.warn, "peer_upgrade_refused", [("link", link.description), ("answer", answer)])
+                closeConnection(conn)
+            case let .accepted(headLength):
+                let rest = Array(conn.input[headLength...])
+                conn.input = []
+                conn.enter(.peer(link))
+                apply(.peerConnected(link, host: conn.remoteHost))
+                if !rest.isEmpty { rest.withUnsafeBufferPointer { feedFrames(conn, link, $0) } }
             }
-            let head = String(decoding: conn.input[..<end], as: UTF8.self)
-            guard head.hasPrefix("HTTP/1.1 101") else {
-                refuseUpgrade(conn, link, status: String(head.prefix { $0 != "\r" }))
-                return
-            }
-            conn.awaitingUpgrade = false
-            let rest = Array(conn.input[end...])
-            conn.input = []
-            apply(.peerConnected(link, host: conn.remoteHost))
-            if !rest.isEmpty, conn.state == .open { rest.withUnsafeBufferPointer { feedFrames(conn, link, $0) } }
+        case let .peer(link):
+            feedFrames(conn, link, bytes)
+        default:
             return
         }
-        feedFrames(conn, link, bytes)
     }
 
-    private func refuseUpgrade(_ conn: Connection, _ link: LinkID, status: String) {
-        logger.log(.warn, "peer_upgrade_refused", [("link", link.description), ("answer", status)])
-        closeConnection(conn)
-    }
-
+    /// Decodes frames and hands each to the core; a malformed one cuts the link.
     private func feedFrames(_ conn: Connection, _ link: LinkID, _ bytes: UnsafeBufferPointer<UInt8>) {
         conn.frames.append(bytes)
-        while conn.state == .open {
+        while conn.phase == .peer(link) {
             do {
                 guard let message = try conn.frames.next() else { return }
                 apply(.peerMessage(link, message))
@@ -84,12 +79,6 @@ extension Daemon {
         }
     }
 
-    private func headEnd(_ b: [UInt8]) -> Int? {
-        guard b.count >= 4 else { return nil }
-        for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i + 4 }
-        return nil
-    }
-
     /// `.connect`: a non-blocking connect; completion arrives as writability.
     func connectPeer(_ link: LinkID, host: String, port: Int) {
         guard let fd = Socket.connect(host: host, port: port, from: options.host) else {
@@ -97,10 +86,7 @@ extension Daemon {
             apply(.peerClosed(link))
             return
         }
-        let conn = adopt(fd, overflow: false)
-        conn.peerLink = link
-        conn.connecting = true
-        conn.awaitingUpgrade = true
+        let conn = adopt(fd, phase: .peerConnecting(link), overflow: false)
         conn.remoteHost = host
         serving += 1
         peerConnections[link] = conn
@@ -110,39 +96,39 @@ extension Daemon {
 
     /// The non-blocking connect finished: send the upgrade request, or report the failure.
     func peerConnectFinished(_ conn: Connection) {
-        conn.connecting = false
+        guard case let .peerConnecting(link) = conn.phase else { return }
         var err: Int32 = 0
         var len = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(conn.fd, SOL_SOCKET, SO_ERROR, &err, &len)
         if err != 0 {
-            logger.log(.debug, "peer_connect_failed", [("link", conn.peerLink!.description), ("error", errnoText(err))])
+            logger.log(.debug, "peer_connect_failed", [("link", link.description), ("error", errnoText(err))])
             closeConnection(conn)
             return
         }
+        conn.enter(.peerUpgrading(link))
         event_add(conn.readEvent, nil)
-        let request = "GET /_peer HTTP/1.1\r\nHost: \(conn.remoteHost)\r\nUpgrade: rarangi-peer/1\r\nConnection: Upgrade\r\n\(ResponseEncoder.environmentHeader): \(node.config.environment)\r\n\r\n"
-        conn.output.append(contentsOf: Array(request.utf8))
+        conn.output.append(contentsOf: PeerUpgrade.request(host: conn.remoteHost, environment: node.config.environment))
         markDirty(conn)
     }
 
     /// `.sendPeer`: queue a frame; flushed after the turn.
     func sendPeer(_ link: LinkID, _ frame: [UInt8]) {
-        guard let conn = peerConnections[link], conn.state == .open else { return }
+        guard let conn = peerConnections[link], conn.phase.writes else { return }
         conn.output.append(contentsOf: frame)
-        if conn.output.count - conn.outputStart > Daemon.maxPeerBacklog {
-            logger.log(.warn, "peer_too_slow", [("link", link.description), ("backlog", "\(conn.output.count - conn.outputStart)")])
+        if conn.backlog > Daemon.maxPeerBacklog {
+            logger.log(.warn, "peer_too_slow", [("link", link.description), ("backlog", "\(conn.backlog)")])
             closeConnection(conn)
             return
         }
         markDirty(conn)
     }
 
-    /// `.closePeer`: write what is queued if the socket takes it, then close.
+    /// `.closePeer`: write what is queued if the socket takes it, then close
+    /// without telling the core (it asked).
     func closePeer(_ link: LinkID) {
         guard let conn = peerConnections[link] else { return }
-        conn.closedByCore = true
-        if !conn.connecting { _ = conn.flush() }
-        closeConnection(conn)
+        if case .peerConnecting = conn.phase {} else { _ = conn.flush() }
+        closeConnection(conn, reportToCore: false)
     }
 
     /// Bytes moved on peer links, for the status document.

@@ -3,18 +3,9 @@ import Glibc
 import RarangiCore
 import RarangiWire
 
-/// A session a connection is in while it is `.open`: the shell's half of
-/// held registrations and blocking queries (the core holds the other half).
-enum Session: Equatable {
-    /// Plain request/response.
-    case none
-    /// A blocking query is parked in the core; pipelined input waits.
-    case parked
-    /// The connection holds a registration: the response is a stream the
-    /// daemon pings; input is read only to notice the close.
-    case held(lastPingMs: Int64, http11: Bool)
-}
-
+/// The shell's half of held registrations and blocking queries (the core
+/// holds the other half): a held connection streams and is pinged; a parked
+/// one keeps its pipelined input until the core answers the query.
 extension Daemon {
     /// How often a held stream is pinged. With `heldUserTimeoutMs` it bounds
     /// how long a vanished client host (no FIN) keeps its registration:
@@ -26,36 +17,33 @@ extension Daemon {
     /// Pipelined input buffered behind a parked query before the connection is closed.
     static let maxParkedInput = 65536
 
-    /// Starts the stream of a held registration on `conn`.
+    /// `.stream`: starts the stream of a held registration on `conn`. Input
+    /// is left alone (this runs while `handleInput` reads it): the reader
+    /// drops what follows once the phase is held.
     func startStream(_ response: HTTPResponse, on conn: Connection) {
-        guard conn.state == .open else { return }
-        encoder.encodeStreamStart(response, isHTTP11: conn.replyHTTP11, into: &conn.output)
-        // Input is left alone: this runs inside `handleInput`, whose caller
-        // drops what follows the request once the connection is held.
-        conn.session = .held(lastPingMs: now.ms, http11: conn.replyHTTP11)
+        guard conn.phase == .http else { return }
+        encoder.encodeStreamStart(response, isHTTP11: conn.framing.http11, into: &conn.output)
+        conn.enter(.held(lastPingMs: now.ms, http11: conn.framing.http11))
         Socket.setHeldOptions(conn.fd, userTimeoutMs: Daemon.heldUserTimeoutMs)
         markDirty(conn)
     }
 
-    /// Input on a connection in a session: buffered behind a parked query,
-    /// dropped on a held stream.
-    func sessionInput(_ conn: Connection, count n: Int) {
-        guard conn.session == .parked else { return }
-        conn.input.append(contentsOf: scratch[0..<n])
-        if conn.input.count > Daemon.maxParkedInput { closeConnection(conn) }
+    /// `.parked`: the core parked a blocking query on `conn`.
+    func park(_ conn: Connection) {
+        guard conn.phase == .http else { return }
+        conn.enter(.parked)
     }
 
-    /// Pings held streams; no idle timeout applies to a session.
-    func sessionHousekeeping(_ conn: Connection, now t: Int64) {
-        guard case let .held(last, http11) = conn.session, t - last >= Daemon.pingIntervalMs else { return }
+    /// Pings a held stream; no idle timeout applies to it.
+    func ping(_ conn: Connection, http11: Bool, now t: Int64) {
         ResponseEncoder.appendChunk(ResponseEncoder.pingLine, isHTTP11: http11, to: &conn.output)
-        conn.session = .held(lastPingMs: t, http11: http11)
+        conn.enter(.held(lastPingMs: t, http11: http11))
         markDirty(conn)
     }
 
     /// The parked query on `conn` has its answer: read requests again after the turn.
     func unpark(_ conn: Connection) {
-        conn.session = .none
+        conn.enter(.http)
         conn.lastActivity = now.ms
         if !conn.input.isEmpty { unparked.append(conn) }
     }
@@ -65,13 +53,15 @@ extension Daemon {
         while !unparked.isEmpty {
             let batch = unparked
             unparked.removeAll()
-            for conn in batch where conn.state == .open && conn.session == .none && !conn.input.isEmpty {
+            for conn in batch where conn.phase.readsRequests && !conn.input.isEmpty {
                 let input = conn.input
-                conn.input.removeAll()
+                conn.input = []
                 let used = input.withUnsafeBufferPointer { handleInput(conn, $0) }
-                if conn.readsRequests, used < input.count {
-                    conn.input = Array(input[used...]) + conn.input
-                }
+                // Input that arrived meanwhile went behind this: keep the order.
+                let arrived = conn.input
+                conn.input = []
+                keepUnparsed(conn, input[used...])
+                keepUnparsed(conn, arrived[...])
             }
         }
     }
@@ -84,9 +74,9 @@ extension Daemon {
         // at once are refused here and go straight to the other slot.
         event_del(listenEvent)
         Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
-        let held = connections.values.filter { if case .held = $0.session { return true } else { return false } }
+        let held = connections.values.filter { if case .held = $0.phase { return true } else { return false } }
         guard !held.isEmpty else { return }
-        for conn in held { closeConnection(conn) }
+        for conn in held.sorted(by: { $0.id < $1.id }) { closeConnection(conn) }
         for conn in dirty {
             conn.dirty = false
             flushNow(conn)

@@ -72,6 +72,9 @@ public final class Daemon {
     var backlogChanges: [(LinkID, Bool)] = []
     var toFree: [Connection] = []
     var spareEffects: [Effect] = []
+    /// Inputs waiting for the core while an earlier one's effects run.
+    var pendingInputs: [Input] = []
+    var applying = false
     /// Connections whose blocking query was answered this turn; their
     /// pipelined input is parsed after the turn.
     var unparked: [Connection] = []
@@ -228,28 +231,6 @@ public final class Daemon {
         }
     }
 
-    func flushNow(_ conn: Connection) {
-        guard conn.state == .open || conn.state == .closing else { return }
-        if !conn.flush() {
-            closeConnection(conn)
-            return
-        }
-        if conn.progressed { conn.lastActivity = now.ms }
-        noteBacklog(conn)
-        if conn.hasPendingOutput {
-            if !conn.writeArmed {
-                event_add(conn.writeEvent, nil)
-                conn.writeArmed = true
-            }
-            return
-        }
-        if conn.writeArmed {
-            event_del(conn.writeEvent)
-            conn.writeArmed = false
-        }
-        if conn.state == .closing { startDraining(conn) }
-    }
-
     private func armDeadline() {
         guard let deadline = node.nextDeadline else {
             if armedDeadline != nil {
@@ -272,40 +253,57 @@ public final class Daemon {
         apply(.deadline)
     }
 
+    /// Hands an input to the core and executes what it wants done. Inputs
+    /// that executing effects produces (a link closed while sending, a
+    /// connect that failed at once) are queued and handled after, in order,
+    /// never inside the effects of another input — the order the simulation
+    /// uses.
     func apply(_ input: Input) {
-        // A local array: executing an effect may close a peer link, which
-        // hands the core another input before this loop ends.
-        var effects = spareEffects
-        spareEffects = []
-        effects.removeAll(keepingCapacity: true)
-        node.handle(input, now: now, into: &effects)
-        defer { spareEffects = effects }
-        for effect in effects {
-            switch effect {
-            case let .reply(cid, response):
-                if let conn = connections[cid.raw] { send(response, on: conn) }
-            case let .log(event):
-                logger.log(event)
-            case let .connect(link, host, port):
-                connectPeer(link, host: host, port: port)
-            case let .sendPeer(link, frame):
-                sendPeer(link, frame)
-            case let .closePeer(link):
-                closePeer(link)
-            case let .stream(cid, response):
-                if let conn = connections[cid.raw] { startStream(response, on: conn) }
-            case let .parked(cid):
-                if let conn = connections[cid.raw], conn.state == .open { conn.session = .parked }
-            }
+        pendingInputs.append(input)
+        guard !applying else { return }
+        applying = true
+        defer { applying = false }
+        var next = 0
+        while next < pendingInputs.count {
+            let input = pendingInputs[next]
+            next += 1
+            var effects = spareEffects
+            spareEffects = []
+            effects.removeAll(keepingCapacity: true)
+            node.handle(input, now: now, into: &effects)
+            for effect in effects { execute(effect) }
+            spareEffects = effects
+        }
+        pendingInputs.removeAll(keepingCapacity: true)
+    }
+
+    private func execute(_ effect: Effect) {
+        switch effect {
+        case let .reply(cid, response):
+            if let conn = connections[cid.raw] { send(response, on: conn) }
+        case let .log(event):
+            logger.log(event)
+        case let .connect(link, host, port):
+            connectPeer(link, host: host, port: port)
+        case let .sendPeer(link, frame):
+            sendPeer(link, frame)
+        case let .closePeer(link):
+            closePeer(link)
+        case let .stream(cid, response):
+            if let conn = connections[cid.raw] { startStream(response, on: conn) }
+        case let .parked(cid):
+            if let conn = connections[cid.raw] { park(conn) }
         }
     }
 
+    /// Encodes an answer on a connection that awaits one; answering a parked
+    /// query lets the connection read requests again.
     func send(_ response: HTTPResponse, on conn: Connection) {
-        guard conn.state == .open else { return }
-        encoder.encode(response, keepAlive: conn.replyKeepAlive, isHTTP11: conn.replyHTTP11,
-                       headOnly: conn.replyHeadOnly, into: &conn.output)
-        if response.close || !conn.replyKeepAlive { conn.state = .closing }
-        if conn.session == .parked { unpark(conn) }
+        guard conn.phase.awaitsReply else { return }
+        encoder.encode(response, keepAlive: conn.framing.keepAlive, isHTTP11: conn.framing.http11,
+                       headOnly: conn.framing.headOnly, into: &conn.output)
+        if conn.phase == .parked { unpark(conn) }
+        if response.close || !conn.framing.keepAlive { conn.enter(.closing) }
         markDirty(conn)
     }
 

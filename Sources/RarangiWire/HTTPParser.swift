@@ -45,13 +45,7 @@ public struct HTTPParser: Sendable {
         if head == nil {
             if buf.isEmpty { return .needMore }
             // Find the blank line ending the head, resuming where the last call stopped.
-            var i = max(0, scanned - 3)
-            var end = -1
-            while i + 3 < buf.count {
-                if buf[i + 3] == 10, buf[i + 2] == 13, buf[i + 1] == 10, buf[i] == 13 { end = i + 4; break }
-                i += 1
-            }
-            if end < 0 {
+            guard let end = HTTPHead.end(in: buf, from: scanned - 3) else {
                 scanned = buf.count
                 if buf.count > maxHeadBytes {
                     return fail(431, "headers_too_large", "the request line and headers exceed \(maxHeadBytes) bytes")
