@@ -22,19 +22,17 @@ extension Daemon {
                     return
                 }
             }
-            accepted += 1
-            let overflow = serving >= maxConnections
+            table.accepted += 1
+            let overflow = table.serving >= maxConnections
             Socket.setNoDelay(fd)
             let conn = adopt(fd, phase: .http, overflow: overflow)
             if overflow {
                 // Over the cap: answer 503 at once and close, instead of falling over.
-                rejected += 1
+                table.rejected += 1
                 conn.framing.keepAlive = false
                 send(.error(503, "too_many_connections",
                             "the daemon is serving its maximum of \(maxConnections) connections; retry shortly",
                             headers: [("Retry-After", "1")], close: true), on: conn)
-            } else {
-                serving += 1
             }
             event_add(conn.readEvent, nil)
         }
@@ -43,9 +41,8 @@ extension Daemon {
     /// Wraps a new socket in a connection with its read and write events
     /// (one retain each, released in `free`) and files it.
     func adopt(_ fd: Int32, phase: ConnectionPhase, overflow: Bool) -> Connection {
-        let conn = Connection(id: nextConnectionID, fd: fd, phase: phase, overflow: overflow,
+        let conn = Connection(id: table.newID(), fd: fd, phase: phase, overflow: overflow,
                               parser: HTTPParser(maxBodyBytes: options.maxBodyBytes), now: now.ms)
-        nextConnectionID += 1
         conn.daemon = self
         conn.readEvent = event_new(base, fd, Int16(EV_READ | EV_PERSIST), { _, _, ctx in
             let conn = Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue()
@@ -55,7 +52,7 @@ extension Daemon {
             let conn = Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue()
             conn.daemon.writeReady(conn)
         }, Unmanaged.passRetained(conn).toOpaque())
-        connections[conn.id] = conn
+        table.file(conn)
         return conn
     }
 
@@ -68,7 +65,7 @@ extension Daemon {
         var tv = timeval(tv_sec: 0, tv_usec: Int(Daemon.acceptPauseMs) * 1000)
         event_add(resumeAcceptTimer, &tv)
         logger.log(.warn, "accept_paused", [("reason", reason), ("pause_ms", "\(Daemon.acceptPauseMs)"),
-                                            ("connections", "\(connections.count)")])
+                                            ("connections", "\(table.count)")])
     }
 
     func resumeAccepting() {

@@ -188,11 +188,9 @@ extension Daemon {
         event_del(conn.writeEvent)
         conn.writeArmed = false
         Glibc.close(conn.fd)
-        connections[conn.id] = nil
-        if !conn.overflow { serving -= 1 }
-        toFree.append(conn)
+        table.remove(conn, link: link)
+        turn.toFree.append(conn)
         if let link {
-            peerConnections[link] = nil
             if reportToCore { apply(.peerClosed(link)) }
             return
         }
@@ -217,7 +215,7 @@ extension Daemon {
     /// and drains that take too long; pings held streams.
     func housekeeping() {
         let t = now.ms
-        for conn in connections.values.sorted(by: { $0.id < $1.id }) {
+        for conn in table.inOrder {
             switch conn.phase {
             case .http:
                 if let started = conn.requestStartedAt, t - started >= options.requestTimeoutMs {

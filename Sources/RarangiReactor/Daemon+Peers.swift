@@ -19,10 +19,10 @@ extension Daemon {
         guard case let .peer(link) = conn.phase else { return }
         if !conn.reportedSlow, conn.backlog > Daemon.slowPeerBytes {
             conn.reportedSlow = true
-            backlogChanges.append((link, true))
+            turn.backlogChanges.append((link, true))
         } else if conn.reportedSlow, conn.backlog == 0 {
             conn.reportedSlow = false
-            backlogChanges.append((link, false))
+            turn.backlogChanges.append((link, false))
         }
     }
 
@@ -32,7 +32,7 @@ extension Daemon {
         conn.enter(.peer(link))
         conn.remoteHost = Socket.peerHost(conn.fd)
         conn.requestStartedAt = nil
-        peerConnections[link] = conn
+        table.fileLink(link, conn)
         conn.output.append(contentsOf: PeerUpgrade.answer(environment: node.config.environment))
         markDirty(conn)
         apply(.peerConnected(link, host: conn.remoteHost))
@@ -88,8 +88,6 @@ extension Daemon {
         }
         let conn = adopt(fd, phase: .peerConnecting(link), overflow: false)
         conn.remoteHost = host
-        serving += 1
-        peerConnections[link] = conn
         event_add(conn.writeEvent, nil)
         conn.writeArmed = true
     }
@@ -113,7 +111,7 @@ extension Daemon {
 
     /// `.sendPeer`: queue a frame; flushed after the turn.
     func sendPeer(_ link: LinkID, _ frame: [UInt8]) {
-        guard let conn = peerConnections[link], conn.phase.writes else { return }
+        guard let conn = table[link], conn.phase.writes else { return }
         conn.output.append(contentsOf: frame)
         if conn.backlog > Daemon.maxPeerBacklog {
             logger.log(.warn, "peer_too_slow", [("link", link.description), ("backlog", "\(conn.backlog)")])
@@ -126,13 +124,13 @@ extension Daemon {
     /// `.closePeer`: write what is queued if the socket takes it, then close
     /// without telling the core (it asked).
     func closePeer(_ link: LinkID) {
-        guard let conn = peerConnections[link] else { return }
+        guard let conn = table[link] else { return }
         if case .peerConnecting = conn.phase {} else { _ = conn.flush() }
         closeConnection(conn, reportToCore: false)
     }
 
     /// Bytes moved on peer links, for the status document.
     var peerBytes: (inbound: Int, outbound: Int) {
-        peerConnections.values.reduce((0, 0)) { ($0.0 + $1.bytesIn, $0.1 + $1.bytesOut) }
+        table.links.reduce((0, 0)) { ($0.0 + $1.bytesIn, $0.1 + $1.bytesOut) }
     }
 }

@@ -45,14 +45,14 @@ extension Daemon {
     func unpark(_ conn: Connection) {
         conn.enter(.http)
         conn.lastActivity = now.ms
-        if !conn.input.isEmpty { unparked.append(conn) }
+        if !conn.input.isEmpty { turn.unparked.append(conn) }
     }
 
     /// Parses what was pipelined behind answered blocking queries.
     func resumeUnparked() {
-        while !unparked.isEmpty {
-            let batch = unparked
-            unparked.removeAll()
+        while !turn.unparked.isEmpty {
+            let batch = turn.unparked
+            turn.unparked.removeAll()
             for conn in batch where conn.phase.readsRequests && !conn.input.isEmpty {
                 let input = conn.input
                 conn.input = []
@@ -74,14 +74,14 @@ extension Daemon {
         // at once are refused here and go straight to the other slot.
         event_del(listenEvent)
         Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
-        let held = connections.values.filter { if case .held = $0.phase { return true } else { return false } }
+        let held = table.inOrder.filter { if case .held = $0.phase { return true } else { return false } }
         guard !held.isEmpty else { return }
-        for conn in held.sorted(by: { $0.id < $1.id }) { closeConnection(conn) }
-        for conn in dirty {
+        for conn in held { closeConnection(conn) }
+        for conn in turn.dirty {
             conn.dirty = false
             flushNow(conn)
         }
-        dirty.removeAll()
+        turn.dirty.removeAll()
     }
 }
 

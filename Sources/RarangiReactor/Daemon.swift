@@ -62,22 +62,12 @@ public final class Daemon {
     /// The contexts retained for the daemon's own events, released at shutdown.
     var retainedSelf = 0
 
-    var connections: [UInt64: Connection] = [:]
-    /// Connections carrying peer links.
-    var peerConnections: [LinkID: Connection] = [:]
-    var serving = 0
-    var nextConnectionID: UInt64 = 1
-    var dirty: [Connection] = []
-    /// Peer links whose backlog crossed `slowPeerBytes` this turn (slow) or drained.
-    var backlogChanges: [(LinkID, Bool)] = []
-    var toFree: [Connection] = []
-    var spareEffects: [Effect] = []
-    /// Inputs waiting for the core while an earlier one's effects run.
-    var pendingInputs: [Input] = []
-    var applying = false
-    /// Connections whose blocking query was answered this turn; their
-    /// pipelined input is parsed after the turn.
-    var unparked: [Connection] = []
+    /// Every open connection, by id and by peer link.
+    var table = ConnectionTable()
+    /// Work collected during the loop turn and done after it.
+    var turn = EndOfTurn()
+    /// Inputs for the core, queued while an earlier one's effects run.
+    var inputs = InputQueue()
     var turnNow: Instant?
     var armedDeadline: Int64?
     var acceptPaused = false
@@ -98,8 +88,6 @@ public final class Daemon {
     /// reason they are invalid (then nothing changes).
     public var reloader: (() -> Result<Reloadable, ConfigReloadError>)?
 
-    var accepted = 0
-    var rejected = 0
     var acceptPauses = 0
 
     /// Binds the listening socket; throws a `SocketError` the caller prints.
@@ -204,30 +192,30 @@ public final class Daemon {
         flushDirty()
         // Backlog changes seen while flushing reach the core now; what it
         // sends in answer is flushed in the same turn.
-        while !backlogChanges.isEmpty {
-            let changes = backlogChanges
-            backlogChanges.removeAll()
+        while !turn.backlogChanges.isEmpty {
+            let changes = turn.backlogChanges
+            turn.backlogChanges.removeAll()
             for (link, slow) in changes { apply(.peerBacklog(link, slow: slow)) }
             flushDirty()
         }
-        for conn in toFree { free(conn) }
-        toFree.removeAll(keepingCapacity: true)
+        for conn in turn.toFree { free(conn) }
+        turn.toFree.removeAll(keepingCapacity: true)
         armDeadline()
         turnNow = nil
     }
 
     private func flushDirty() {
-        for conn in dirty {
+        for conn in turn.dirty {
             conn.dirty = false
             flushNow(conn)
         }
-        dirty.removeAll(keepingCapacity: true)
+        turn.dirty.removeAll(keepingCapacity: true)
     }
 
     func markDirty(_ conn: Connection) {
         if !conn.dirty {
             conn.dirty = true
-            dirty.append(conn)
+            turn.dirty.append(conn)
         }
     }
 
@@ -259,28 +247,28 @@ public final class Daemon {
     /// never inside the effects of another input — the order the simulation
     /// uses.
     func apply(_ input: Input) {
-        pendingInputs.append(input)
-        guard !applying else { return }
-        applying = true
-        defer { applying = false }
+        inputs.pending.append(input)
+        guard !inputs.applying else { return }
+        inputs.applying = true
+        defer { inputs.applying = false }
         var next = 0
-        while next < pendingInputs.count {
-            let input = pendingInputs[next]
+        while next < inputs.pending.count {
+            let input = inputs.pending[next]
             next += 1
-            var effects = spareEffects
-            spareEffects = []
+            var effects = inputs.spareEffects
+            inputs.spareEffects = []
             effects.removeAll(keepingCapacity: true)
             node.handle(input, now: now, into: &effects)
             for effect in effects { execute(effect) }
-            spareEffects = effects
+            inputs.spareEffects = effects
         }
-        pendingInputs.removeAll(keepingCapacity: true)
+        inputs.pending.removeAll(keepingCapacity: true)
     }
 
     private func execute(_ effect: Effect) {
         switch effect {
         case let .reply(cid, response):
-            if let conn = connections[cid.raw] { send(response, on: conn) }
+            if let conn = table[cid] { send(response, on: conn) }
         case let .log(event):
             logger.log(event)
         case let .connect(link, host, port):
@@ -290,9 +278,9 @@ public final class Daemon {
         case let .closePeer(link):
             closePeer(link)
         case let .stream(cid, response):
-            if let conn = connections[cid.raw] { startStream(response, on: conn) }
+            if let conn = table[cid] { startStream(response, on: conn) }
         case let .parked(cid):
-            if let conn = connections[cid.raw] { park(conn) }
+            if let conn = table[cid] { park(conn) }
         }
     }
 
@@ -339,9 +327,9 @@ public final class Daemon {
 
     private func shutdown() {
         releaseHeldBeforeShutdown()
-        for conn in Array(connections.values) { closeConnection(conn) }
-        for conn in toFree { free(conn) }
-        toFree.removeAll()
+        for conn in table.inOrder { closeConnection(conn) }
+        for conn in turn.toFree { free(conn) }
+        turn.toFree.removeAll()
         for ev in [listenEvent, deadlineTimer, housekeepingTimer, resumeAcceptTimer] + signalEvents.map(Optional.some) {
             if let ev { event_free(ev) }
         }
