@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/util.h>
+#include <event2/dns.h>
 
 /* accept4 is declared only under _GNU_SOURCE, which the line above keeps
  * off; glibc always provides it. */

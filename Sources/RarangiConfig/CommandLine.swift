@@ -126,6 +126,7 @@ public enum FlagParser {
             logLevel: LogEvent.Level.allCases.first { $0.name == (try? checked("log-level")) } ?? .info,
             configFile: merged["config"]?.last)
         config.originTimeoutMs = try int("origin-timeout")
+        config.resolvConf = try checked("resolv-conf")!
         return config
     }
 

@@ -32,6 +32,8 @@ public struct DaemonConfig: Sendable {
     public var idleTimeoutSeconds: Int
     /// Seconds to finish a started request.
     public var requestTimeoutSeconds: Int
+    /// The resolver configuration peer names are looked up with.
+    public var resolvConf = "/etc/resolv.conf"
     /// Least severe level logged.
     public var logLevel: LogEvent.Level
     /// The configuration file read, if any.

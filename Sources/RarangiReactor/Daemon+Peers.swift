@@ -79,10 +79,33 @@ extension Daemon {
         }
     }
 
-    /// `.connect`: a non-blocking connect; completion arrives as writability.
+    /// `.connect`: resolves the peer's name without blocking the loop (afresh
+    /// at every attempt: cloud addresses change), then connects without
+    /// blocking; completion arrives as writability.
     func connectPeer(_ link: LinkID, host: String, port: Int) {
-        guard let fd = Socket.connect(host: host, port: port, from: options.host) else {
-            logger.log(.debug, "peer_connect_failed", [("link", link.description), ("target", "\(host):\(port)")])
+        guard let resolver else {
+            apply(.peerClosed(link))
+            return
+        }
+        let lookup = resolver.resolve(host, port: port, target: "\(host):\(port)") { [unowned self] result in
+            lookups[link] = nil
+            switch result {
+            case let .success(address):
+                connectPeer(link, host: host, port: port, address: address)
+            case let .failure(error):
+                // Once per attempt: attempts are spaced by the link's back-off.
+                logger.log(.warn, "peer_unresolvable", [("link", link.description), ("target", "\(host):\(port)"),
+                                                        ("error", error.message)])
+                apply(.peerClosed(link))
+            }
+        }
+        if let lookup { lookups[link] = lookup }
+    }
+
+    private func connectPeer(_ link: LinkID, host: String, port: Int, address: Resolver.Address) {
+        guard let fd = Socket.connect(to: address, from: options.host) else {
+            logger.log(.debug, "peer_connect_failed", [("link", link.description), ("target", "\(host):\(port)"),
+                                                       ("error", errnoText(errno))])
             apply(.peerClosed(link))
             return
         }
@@ -124,6 +147,14 @@ extension Daemon {
     /// `.closePeer`: write what is queued if the socket takes it, then close
     /// without telling the core (it asked).
     func closePeer(_ link: LinkID) {
+        if let lookup = lookups.removeValue(forKey: link) {
+            // The core gave up (its connect deadline) while the name was
+            // still being looked up: the resolver did not answer in time.
+            resolver?.cancel(lookup)
+            logger.log(.warn, "peer_unresolvable", [("link", link.description), ("target", lookup.target),
+                                                    ("error", "no answer from the resolver within the connect timeout")])
+            return
+        }
         guard let conn = table[link] else { return }
         if case .peerConnecting = conn.phase {} else { _ = conn.flush() }
         closeConnection(conn, reportToCore: false)

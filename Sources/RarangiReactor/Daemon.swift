@@ -68,6 +68,10 @@ public final class Daemon {
     var turn = EndOfTurn()
     /// Inputs for the core, queued while an earlier one's effects run.
     var inputs = InputQueue()
+    /// Peer names are looked up here, never with a blocking call.
+    var resolver: Resolver?
+    /// Lookups in flight, by the link that will connect when they answer.
+    var lookups: [LinkID: Resolver.Lookup] = [:]
     var turnNow: Instant?
     var armedDeadline: Int64?
     var acceptPaused = false
@@ -91,7 +95,8 @@ public final class Daemon {
     var acceptPauses = 0
 
     /// Binds the listening socket; throws a `SocketError` the caller prints.
-    public init(node: Node, options: Options, logger: Logger) throws {
+    /// `resolvConf`: the resolver configuration peer names are looked up with.
+    public init(node: Node, options: Options, logger: Logger, resolvConf: String = Resolver.defaultConfiguration) throws {
         self.node = node
         self.options = options
         self.logger = logger
@@ -116,6 +121,8 @@ public final class Daemon {
             throw SocketError(description: "cannot create the libevent event base")
         }
         base = b
+        Resolver.captureLibeventMessages(into: logger)
+        resolver = Resolver(base: b, configuration: resolvConf)
         startedAt = Clock.now()
         signal(SIGPIPE, SIG_IGN)
         // A parent that spawned us from a thread with signals blocked (a
@@ -336,6 +343,8 @@ public final class Daemon {
         for _ in 0..<retainedSelf { Unmanaged.passUnretained(self).release() }
         retainedSelf = 0
         close(listenFD)
+        resolver?.close()
+        resolver = nil
         event_base_free(base)
         logger.log(.info, "stopped")
     }

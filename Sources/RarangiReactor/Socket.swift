@@ -81,23 +81,17 @@ enum Socket {
         return limit.rlim_cur > rlim_t(Int32.max) ? Int(Int32.max) : Int(limit.rlim_cur)
     }
 
-    /// Starts a non-blocking connect to `host:port`; nil when the address
-    /// cannot be resolved or the socket cannot be created.
-    static func connect(host: String, port: Int, from source: String = "") -> Int32? {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_NUMERICSERV
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else { return nil }
-        defer { freeaddrinfo(result) }
-        let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    /// Starts a non-blocking connect to a resolved address; nil when the
+    /// socket cannot be created or the connect fails at once.
+    static func connect(to address: Resolver.Address, from source: String = "") -> Int32? {
+        var address = address
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         if !source.isEmpty, source != "0.0.0.0", source != "::" {
             // Leave from the listening address, so a peer (and a firewall)
             // sees the daemon's own address rather than the host's default.
             var shints = addrinfo()
-            shints.ai_family = info.pointee.ai_family
+            shints.ai_family = address.family
             shints.ai_socktype = Int32(SOCK_STREAM.rawValue)
             shints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
             var local: UnsafeMutablePointer<addrinfo>?
@@ -106,7 +100,9 @@ enum Socket {
                 freeaddrinfo(local)
             }
         }
-        let rc = Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen)
+        let rc = withUnsafePointer(to: &address.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, address.length) }
+        }
         if rc != 0, errno != EINPROGRESS {
             close(fd)
             return nil

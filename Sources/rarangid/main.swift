@@ -74,7 +74,7 @@ do {
                                 idleTimeoutMs: Int64(config.idleTimeoutSeconds) * 1000,
                                 requestTimeoutMs: Int64(config.requestTimeoutSeconds) * 1000,
                                 version: RarangiVersion.string),
-        logger: logger)
+        logger: logger, resolvConf: config.resolvConf)
     daemon.reloader = {
         do {
             let fresh = try loadConfig(flags)
