@@ -44,10 +44,10 @@ extension Node {
         guard !slow else { return }
         let held = links[id]!.held
         links[id]!.held = [:]
-        // Coalesced pushes skip versions: `prev: .max` tells the receiver
-        // they continue no chain, and its next digest round pulls any gap.
+        // Coalesced pushes skip versions: they continue no chain, and the
+        // receiver's next digest round pulls any gap.
         let batches = held.keys.sorted().map { origin in
-            RecordBatch(origin: origin, generation: held[origin]!.generation, mode: .push(prev: .max),
+            RecordBatch(origin: origin, generation: held[origin]!.generation, mode: .coalescedPush,
                         deltas: held[origin]!.deltas.values.sorted { $0.version < $1.version })
         }
         if !batches.isEmpty { send(id, .records(batches), effects: &effects) }
@@ -111,7 +111,7 @@ extension Node {
             let trusted = peer.master && !config.master
             for b in batches {
                 if b.origin == config.name { continue }
-                if case .sync(UInt64.max, 0, true) = b.mode {
+                if case .deathNotice = b.mode {
                     // A master's verdict that an origin is dead (leaves follow their masters).
                     if trusted, let oid = replica.originIDs[b.origin], replica.origins[Int(oid)]?.generation == b.generation {
                         bury(oid, now: now, effects: &effects)
@@ -122,7 +122,7 @@ extension Node {
                 buried[b.origin] = nil
                 let applied = replica.apply(b, now: now.ms, clock: &clock)
                 if case let .sync(_, upTo, _) = b.mode, upTo > 0 { pullsInFlight[b.origin] = nil }
-                if applied, case .push = b.mode { relay.append(b) }
+                if applied, b.mode.isPush { relay.append(b) }
                 if applied { aliveDirtyScan = true }
             }
             if !relay.isEmpty {
@@ -313,10 +313,9 @@ extension Node {
         }
     }
 
-    /// A master's verdict that an origin life is dead, in the records
-    /// message: a reset sync from `UInt64.max` with nothing in it.
+    /// A master's verdict that an origin life is dead, in the records message.
     static func deathNotice(_ name: String, _ generation: UInt64) -> RecordBatch {
-        RecordBatch(origin: name, generation: generation, mode: .sync(since: .max, upTo: 0, reset: true), deltas: [])
+        RecordBatch(origin: name, generation: generation, mode: .deathNotice, deltas: [])
     }
 
     /// Purges a dead origin and keeps its life out for a while.

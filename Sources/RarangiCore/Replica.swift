@@ -224,6 +224,8 @@ public struct Replica {
 
     /// Applies a batch from a peer; true when anything in it was new.
     mutating func apply(_ batch: RecordBatch, now: Int64, clock: inout HybridClock) -> Bool {
+        // A death notice is a verdict on the origin, not records: the node acts on it.
+        if case .deathNotice = batch.mode { return false }
         guard let id = origin(batch.origin, generation: batch.generation) else { return false }
         origins[Int(id)]!.lastHeard = now
         if case let .sync(_, _, reset) = batch.mode, reset {
@@ -244,6 +246,9 @@ public struct Replica {
         switch batch.mode {
         case let .push(prev):
             if last > 0 { origins[Int(id)]!.advance(prev: prev, to: last) }
+        case .coalescedPush, .deathNotice:
+            // Continues no chain: the watermark waits for the next digest round's pull.
+            break
         case let .sync(since, upTo, _):
             if upTo > 0 { origins[Int(id)]!.synced(since: since, upTo: upTo) }
         }
