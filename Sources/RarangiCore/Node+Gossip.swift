@@ -48,7 +48,7 @@ extension Node {
         // receiver's next digest round pulls any gap.
         let batches = held.keys.sorted().map { origin in
             RecordBatch(origin: origin, generation: held[origin]!.generation, mode: .coalescedPush,
-                        deltas: held[origin]!.deltas.values.sorted { $0.version < $1.version })
+                        deltas: held[origin]!.deltas.values.sorted { $0.version != $1.version ? $0.version < $1.version : ($0.service, $0.id) < ($1.service, $1.id) })
         }
         if !batches.isEmpty { send(id, .records(batches), effects: &effects) }
     }

@@ -26,16 +26,18 @@ extension Node {
         sessions.notifiedIndex = catalogue.index
         let changed = replica.takeChangedServices()
         guard sessions.watches.count > 0 else { return }
-        // Only the watchers of services that changed: not every parked query per change.
+        // Only the watchers of services that changed: not every parked query
+        // per change. Answered in connection order, whatever the hash seed.
+        var due: [ConnectionID] = []
         for service in changed {
             guard let conns = sessions.watches.byService[service] else { continue }
             let index = catalogue.serviceIndex(service)
-            for conn in conns {
-                guard let w = sessions.watches.byConnection[conn], w.index != index else { continue }
-                sessions.watches.remove(conn)
-                effects.append(.reply(conn, watchReply(service, pretty: w.pretty)))
-                sessions.watchesAnswered += 1
-            }
+            for conn in conns where sessions.watches.byConnection[conn]!.index != index { due.append(conn) }
+        }
+        for conn in due.sorted(by: { $0.raw < $1.raw }) {
+            guard let w = sessions.watches.remove(conn) else { continue }
+            effects.append(.reply(conn, watchReply(w.service, pretty: w.pretty)))
+            sessions.watchesAnswered += 1
         }
     }
 

@@ -1,7 +1,8 @@
 import RarangiWire
 
-/// A registration's key: service and instance id.
-public struct RecordKey: Hashable, Sendable {
+/// A registration's key: service and instance id. Ordered by service,
+/// then id, wherever the core must walk keys in the same order in every process.
+public struct RecordKey: Hashable, Sendable, Comparable {
     /// The service.
     public var service: String
     /// The instance id.
@@ -10,6 +11,10 @@ public struct RecordKey: Hashable, Sendable {
     public init(service: String, id: String) {
         self.service = service
         self.id = id
+    }
+
+    public static func < (a: RecordKey, b: RecordKey) -> Bool {
+        a.service != b.service ? a.service < b.service : a.id < b.id
     }
 }
 
@@ -97,7 +102,9 @@ struct OriginState {
         for (key, r) in records where r.version > since {
             out.append(Delta(service: key.service, id: key.id, version: r.version, kind: r.kind, body: r.body))
         }
-        out.sort { $0.version < $1.version }
+        // Versions of one origin are unique; the key breaks a tie a peer
+        // could send, so the order never depends on the hash seed.
+        out.sort { $0.version != $1.version ? $0.version < $1.version : ($0.service, $0.id) < ($1.service, $1.id) }
         return out
     }
 

@@ -78,7 +78,9 @@ public struct Replica {
 
     private mutating func clear(_ id: Int32) {
         guard let state = origins[Int(id)] else { return }
-        for (key, r) in state.records {
+        // In key order: each change moves the catalogue's index, so the
+        // per-service indexes after a purge must not depend on the hash seed.
+        for (key, r) in state.records.sorted(by: { $0.key < $1.key }) {
             if r.kind == .put { dropHolder(id, key) }
             if r.kind == .kill, kills[key] == r.version { kills[key] = nil }
         }
