@@ -9,7 +9,7 @@
 /// graph may still hold entries older than the deaths they hide.
 struct OriginPurge {
     /// One origin life's purge clock.
-    struct Clock {
+    struct Clock: Equatable {
         /// The origin life the clock runs for: a new life starts without one.
         let name: String
         let generation: UInt64
@@ -29,8 +29,8 @@ struct OriginPurge {
         var master: Bool
         /// Whether any master is known (without masters every daemon judges).
         var knowsMasters: Bool
-        var originTimeoutMs: Int64
-        var gossipIntervalMs: Int64
+        /// The origin timeout, and the round that paces forgiving and healing.
+        var originTimeoutMs: Int64, gossipIntervalMs: Int64
     }
 
     /// Purge clocks by origin id (the replica's slot).
@@ -85,9 +85,11 @@ struct OriginPurge {
         for i in origins.indices where i != Int(selfID) {
             guard let o = origins[i] else { continue }
             let id = Int32(i)
-            var c = clock(id, o)
+            // Most origins are alive with no clock: no table access for them.
+            let before = clocks.isEmpty ? nil : clocks[id]
+            var c = before.flatMap { $0.name == o.name && $0.generation == o.generation ? $0 : nil }
             defer {
-                clocks[id] = c
+                if c != before { clocks[id] = c }
                 if c != nil { running = true }
             }
             if OriginPurge.isAlive(o, vouched: vouched, judge: judge, now: now) {

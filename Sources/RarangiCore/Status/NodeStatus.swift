@@ -201,22 +201,17 @@ public struct NodeStatus: Sendable {
     }
 }
 
+// Each entry's members, grouped as the documentation lists them.
+
 extension NodeStatus.Link {
     func write(into w: inout JSONWriter) {
         w.object { w in
-            w.member("id", id)
-            w.member("direction", inbound ? "inbound" : "outbound")
+            w.member("id", id); w.member("direction", inbound ? "inbound" : "outbound")
             if let target { w.member("target", target) }
-            w.member("peer", peer)
-            w.member("peer_master", peerMaster)
-            w.member("state", state)
-            w.member("slow", slow)
-            w.member("held", kept)
-            w.member("attempt", attempt)
-            w.member("retry_at_ms", retryAtMs)
-            w.member("last_heard_ms", lastHeardMs)
-            w.member("messages_in", messagesIn)
-            w.member("messages_out", messagesOut)
+            w.member("peer", peer); w.member("peer_master", peerMaster)
+            w.member("state", state); w.member("slow", slow); w.member("held", kept)
+            w.member("attempt", attempt); w.member("retry_at_ms", retryAtMs); w.member("last_heard_ms", lastHeardMs)
+            w.member("messages_in", messagesIn); w.member("messages_out", messagesOut)
         }
     }
 }
@@ -224,13 +219,9 @@ extension NodeStatus.Link {
 extension NodeStatus.Origin {
     func write(into w: inout JSONWriter) {
         w.object { w in
-            w.member("name", name)
-            w.member("generation", generation)
-            w.member("version", version)
-            w.member("records", records)
-            w.member("tombstones", tombstones)
-            w.member("last_heard_ms", lastHeardMs)
-            w.member("alive", alive)
+            w.member("name", name); w.member("generation", generation); w.member("version", version)
+            w.member("records", records); w.member("tombstones", tombstones)
+            w.member("last_heard_ms", lastHeardMs); w.member("alive", alive)
         }
     }
 }
@@ -238,9 +229,7 @@ extension NodeStatus.Origin {
 extension NodeStatus.Master {
     func write(into w: inout JSONWriter) {
         w.object { w in
-            w.member("cluster", cluster)
-            w.member("seq", seq)
-            w.member("component", component)
+            w.member("cluster", cluster); w.member("seq", seq); w.member("component", component)
             w.member("reaches") { w in w.array(reaches) { w, m in w.value(m) } }
             w.member("leaves", leaves)
         }
