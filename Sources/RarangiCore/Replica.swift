@@ -140,7 +140,7 @@ public struct Replica {
         if existing?.kind != .put || existing?.body != body {
             let v = version()
             store(selfID, key, version: v, kind: .put, body: body, now: now)
-            origins[Int(selfID)]!.watermark = v
+            origins[Int(selfID)]!.wrote(v)
             cachedHash = nil
             delta = Delta(service: key.service, id: key.id, version: v, kind: .put, body: body)
         }
@@ -154,7 +154,7 @@ public struct Replica {
         guard local.records[key]?.kind == .put else { return nil }
         let v = version()
         store(selfID, key, version: v, kind: .remove, body: [], now: now)
-        origins[Int(selfID)]!.watermark = v
+        origins[Int(selfID)]!.wrote(v)
         cachedHash = nil
         dropLocalSlot(key)
         return Delta(service: key.service, id: key.id, version: v, kind: .remove, body: [])
@@ -163,7 +163,7 @@ public struct Replica {
     /// A local explicit DELETE: hides the instance everywhere.
     mutating func killLocal(_ key: RecordKey, version: UInt64, now: Int64) -> Delta {
         store(selfID, key, version: version, kind: .kill, body: [], now: now)
-        origins[Int(selfID)]!.watermark = version
+        origins[Int(selfID)]!.wrote(version)
         cachedHash = nil
         return Delta(service: key.service, id: key.id, version: version, kind: .kill, body: [])
     }
@@ -174,7 +174,7 @@ public struct Replica {
         for key in view.due(atOrBefore: now) {
             let v = version()
             store(selfID, key, version: v, kind: .remove, body: [], now: now)
-            origins[Int(selfID)]!.watermark = v
+            origins[Int(selfID)]!.wrote(v)
             cachedHash = nil
             out.append(Delta(service: key.service, id: key.id, version: v, kind: .remove, body: []))
         }

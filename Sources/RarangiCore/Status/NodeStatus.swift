@@ -32,11 +32,15 @@ public struct NodeStatus: Sendable {
         public var instances: Int
         /// The catalogue index (grows at every change).
         public var index: UInt64
-        /// Registrations created, refreshed, deregistered, expired; lookups answered.
+        /// Registrations created.
         public var registered: Int
+        /// Refreshes of existing registrations.
         public var refreshed: Int
+        /// Explicit deregistrations.
         public var deregistered: Int
+        /// Registrations whose liveness ran out.
         public var expired: Int
+        /// Lookups answered.
         public var lookups: Int
     }
 
@@ -64,20 +68,23 @@ public struct NodeStatus: Sendable {
         public var retryAtMs: Int64
         /// When the peer last sent anything.
         public var lastHeardMs: Int64
-        /// Frames received and sent on the link.
+        /// Frames received on the link.
         public var messagesIn: Int
+        /// Frames sent on the link.
         public var messagesOut: Int
     }
 
     /// One origin daemon whose records are held (MISSION B10).
     public struct Origin: Sendable {
-        /// The origin's name and life.
+        /// The origin's name.
         public var name: String
+        /// The origin's life (a restart is a new one).
         public var generation: UInt64
         /// Every record of it up to this version is held.
         public var version: UInt64
-        /// Live records and tombstones held.
+        /// Live records held.
         public var records: Int
+        /// Tombstones held (removals kept for lagging peers).
         public var tombstones: Int
         /// When something of it last arrived.
         public var lastHeardMs: Int64
@@ -87,8 +94,9 @@ public struct NodeStatus: Sendable {
 
     /// One master of the graph.
     public struct Master: Sendable {
-        /// The master's name and cluster.
+        /// The master's name.
         public var name: String
+        /// The master's cluster.
         public var cluster: String
         /// Its entry's sequence number.
         public var seq: UInt64
@@ -104,9 +112,11 @@ public struct NodeStatus: Sendable {
     public struct Partition: Sendable {
         /// Whether this daemon is cut off from the majority.
         public var stale: Bool
-        /// How many components the graph has, the largest's size and ours.
+        /// How many components the masters' graph has.
         public var components: Int
+        /// The size of the largest (the majority).
         public var largest: Int
+        /// The size of ours (0 when none is known).
         public var mine: Int
         /// Masters heard of.
         public var knownMasters: Int
@@ -114,14 +124,17 @@ public struct NodeStatus: Sendable {
 
     /// Replication counters.
     public struct Replication: Sendable {
-        /// Peer messages received and sent; bytes sent.
+        /// Peer messages received.
         public var peerMessagesIn: Int
+        /// Peer messages sent.
         public var peerMessagesOut: Int
+        /// Peer bytes sent.
         public var peerBytesOut: Int
         /// Origins purged as dead.
         public var originsPurged: Int
-        /// Tombstones held and collected.
+        /// Tombstones held.
         public var tombstones: Int
+        /// Tombstones collected after their time.
         public var tombstonesCollected: Int
         /// Pushes to a slow link replaced by a newer delta of the same key.
         public var pushesCoalesced: Int
@@ -129,11 +142,13 @@ public struct NodeStatus: Sendable {
 
     /// Client sessions.
     public struct Sessions: Sendable {
-        /// Registrations held by open connections, and released by closes.
+        /// Registrations held by open connections.
         public var held: Int
+        /// Held registrations released because their connection closed.
         public var released: Int
-        /// Blocking queries parked, and answered.
+        /// Blocking queries parked.
         public var watchers: Int
+        /// Blocking queries answered (by a change or their wait running out).
         public var watchesAnswered: Int
     }
 
