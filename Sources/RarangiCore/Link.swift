@@ -35,7 +35,7 @@ public enum Backoff {
 /// connections: after a close they wait and reconnect; inbound links end
 /// when their connection does.
 struct Link {
-    /// Where a link is in its life; every transition happens in `Node+Links`.
+    /// Where a link is in its life; every transition happens in `PeerLinks`.
     enum State: Equatable {
         /// Waiting to (re)connect at `until`.
         case waiting(until: Int64)
@@ -70,20 +70,10 @@ struct Link {
     var messagesOut = 0
     /// The remote address the shell saw (for peers advertising no host).
     var remoteHost = ""
-    /// The peer reads slower than we write: pushes wait in `held`.
+    /// The peer reads slower than we write: pushes are kept in `kept`.
     var slow = false
-    /// Pushes held for a slow link: per origin, the newest delta of each key.
-    var held: [String: HeldPushes] = [:]
+    /// Pushes kept for a slow link, coalesced per key.
+    var kept = CoalescedPushes()
 
     var isUp: Bool { state == .up }
-}
-
-/// One origin's pushes held for a slow link: only the newest delta of each
-/// key is kept, so a link that falls behind receives the latest state, not
-/// every intermediate write.
-struct HeldPushes {
-    /// The origin's life the deltas belong to.
-    var generation: UInt64
-    /// The newest delta of each key.
-    var deltas: [RecordKey: Delta] = [:]
 }

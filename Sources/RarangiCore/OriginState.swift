@@ -1,7 +1,8 @@
 import RarangiWire
 
-/// A registration's key: service and instance id.
-public struct RecordKey: Hashable, Sendable {
+/// A registration's key: service and instance id. Ordered by service,
+/// then id, wherever the core must walk keys in the same order in every process.
+public struct RecordKey: Hashable, Sendable, Comparable {
     /// The service.
     public var service: String
     /// The instance id.
@@ -10,6 +11,11 @@ public struct RecordKey: Hashable, Sendable {
     public init(service: String, id: String) {
         self.service = service
         self.id = id
+    }
+
+    /// By service, then id: the order purges and kept pushes walk keys in.
+    public static func < (a: RecordKey, b: RecordKey) -> Bool {
+        a.service != b.service ? a.service < b.service : a.id < b.id
     }
 }
 
@@ -43,8 +49,11 @@ struct OriginState {
     let name: String
     /// The origin's life; a larger one supersedes everything of a smaller.
     var generation: UInt64
-    /// Every record of the origin up to this version is held.
-    var watermark: UInt64 = 0
+    /// Every record of the origin up to this version is held. It never goes
+    /// back: a new life of the origin is a new `OriginState`.
+    private(set) var watermark: UInt64 = 0 {
+        didSet { assert(watermark >= oldValue, "a watermark never goes back") }
+    }
     /// Pushes that arrived ahead of a gap: prev → version, chased when the gap fills.
     var ahead: [UInt64: UInt64] = [:]
     /// The records, live and tombstones.
@@ -57,10 +66,6 @@ struct OriginState {
     var floor: UInt64 = 0
     /// Live (put) records.
     var liveCount = 0
-    /// When the origin was last seen alive-less (nil while alive).
-    var notAliveSince: Int64?
-    /// When the origin was first seen alive again while its purge clock ran.
-    var aliveSeenAt: Int64?
     /// Local monotonic ms when something of this origin last arrived.
     var lastHeard: Int64 = 0
 
@@ -68,6 +73,9 @@ struct OriginState {
         self.name = name
         self.generation = generation
     }
+
+    /// This daemon's own write at version `v` (its own origin only).
+    mutating func wrote(_ v: UInt64) { watermark = v }
 
     /// Advances the watermark after a push whose first delta followed `prev`.
     mutating func advance(prev: UInt64, to last: UInt64) {
@@ -97,7 +105,9 @@ struct OriginState {
         for (key, r) in records where r.version > since {
             out.append(Delta(service: key.service, id: key.id, version: r.version, kind: r.kind, body: r.body))
         }
-        out.sort { $0.version < $1.version }
+        // Versions of one origin are unique; the key breaks a tie a peer
+        // could send, so the order never depends on the hash seed.
+        out.sort { $0.version != $1.version ? $0.version < $1.version : ($0.service, $0.id) < ($1.service, $1.id) }
         return out
     }
 

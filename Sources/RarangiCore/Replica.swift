@@ -78,7 +78,9 @@ public struct Replica {
 
     private mutating func clear(_ id: Int32) {
         guard let state = origins[Int(id)] else { return }
-        for (key, r) in state.records {
+        // In key order: each change moves the catalogue's index, so the
+        // per-service indexes after a purge must not depend on the hash seed.
+        for (key, r) in state.records.sorted(by: { $0.key < $1.key }) {
             if r.kind == .put { dropHolder(id, key) }
             if r.kind == .kill, kills[key] == r.version { kills[key] = nil }
         }
@@ -138,7 +140,7 @@ public struct Replica {
         if existing?.kind != .put || existing?.body != body {
             let v = version()
             store(selfID, key, version: v, kind: .put, body: body, now: now)
-            origins[Int(selfID)]!.watermark = v
+            origins[Int(selfID)]!.wrote(v)
             cachedHash = nil
             delta = Delta(service: key.service, id: key.id, version: v, kind: .put, body: body)
         }
@@ -152,7 +154,7 @@ public struct Replica {
         guard local.records[key]?.kind == .put else { return nil }
         let v = version()
         store(selfID, key, version: v, kind: .remove, body: [], now: now)
-        origins[Int(selfID)]!.watermark = v
+        origins[Int(selfID)]!.wrote(v)
         cachedHash = nil
         dropLocalSlot(key)
         return Delta(service: key.service, id: key.id, version: v, kind: .remove, body: [])
@@ -161,7 +163,7 @@ public struct Replica {
     /// A local explicit DELETE: hides the instance everywhere.
     mutating func killLocal(_ key: RecordKey, version: UInt64, now: Int64) -> Delta {
         store(selfID, key, version: version, kind: .kill, body: [], now: now)
-        origins[Int(selfID)]!.watermark = version
+        origins[Int(selfID)]!.wrote(version)
         cachedHash = nil
         return Delta(service: key.service, id: key.id, version: version, kind: .kill, body: [])
     }
@@ -172,7 +174,7 @@ public struct Replica {
         for key in view.due(atOrBefore: now) {
             let v = version()
             store(selfID, key, version: v, kind: .remove, body: [], now: now)
-            origins[Int(selfID)]!.watermark = v
+            origins[Int(selfID)]!.wrote(v)
             cachedHash = nil
             out.append(Delta(service: key.service, id: key.id, version: v, kind: .remove, body: []))
         }
@@ -224,6 +226,8 @@ public struct Replica {
 
     /// Applies a batch from a peer; true when anything in it was new.
     mutating func apply(_ batch: RecordBatch, now: Int64, clock: inout HybridClock) -> Bool {
+        // A death notice is a verdict on the origin, not records: the node acts on it.
+        if case .deathNotice = batch.mode { return false }
         guard let id = origin(batch.origin, generation: batch.generation) else { return false }
         origins[Int(id)]!.lastHeard = now
         if case let .sync(_, _, reset) = batch.mode, reset {
@@ -244,6 +248,9 @@ public struct Replica {
         switch batch.mode {
         case let .push(prev):
             if last > 0 { origins[Int(id)]!.advance(prev: prev, to: last) }
+        case .coalescedPush, .deathNotice:
+            // Continues no chain: the watermark waits for the next digest round's pull.
+            break
         case let .sync(since, upTo, _):
             if upTo > 0 { origins[Int(id)]!.synced(since: since, upTo: upTo) }
         }

@@ -5,9 +5,7 @@ extension Daemon {
     /// `GET /_status`: the node's members plus the shell's connection counters.
     func statusResponse(pretty: Bool) -> HTTPResponse {
         var out: [UInt8] = [UInt8(ascii: "{")]
-        out.append(contentsOf: node.statusMembers())
-        out.append(UInt8(ascii: ","))
-        out.append(contentsOf: node.sessionStatusMembers())
+        out.append(contentsOf: JSONWriter.members { node.status(into: &$0) })
         out.append(contentsOf: #","version":"#.utf8)
         JSON.appendString(options.version, to: &out)
         out.append(contentsOf: #","uptime_ms":"#.utf8)

@@ -102,3 +102,14 @@ public struct JSONWriter: Sendable {
         pretty ? JSONPretty.indent(bytes) : bytes + [10]
     }
 }
+
+extension JSONWriter {
+    /// The members `body` writes, without braces: for a caller that opened
+    /// the object itself and adds members of its own around them (the
+    /// shell's status document around the core's).
+    public static func members(_ body: (inout JSONWriter) -> Void) -> [UInt8] {
+        var w = JSONWriter()
+        w.object(body)
+        return Array(w.bytes.dropFirst().dropLast())
+    }
+}

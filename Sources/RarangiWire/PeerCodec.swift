@@ -33,6 +33,10 @@ public enum PeerCodec {
     public static let maxFrameBytes = 8 << 20
     /// The soft size at which senders start a new frame for record batches.
     public static let chunkBytes = 256 << 10
+    /// The value no version reaches, which marks `RecordBatch.Mode`'s
+    /// `coalescedPush` (as a push's `prev`) and `deathNotice` (as a sync's
+    /// `since`) on the wire.
+    static let reserved = UInt64.max
 
     /// Encodes one message as a complete frame.
     public static func encode(_ message: PeerMessage) -> [UInt8] {
@@ -64,9 +68,15 @@ public enum PeerCodec {
                 w.string(b.origin); w.varint(b.generation)
                 switch b.mode {
                 case let .push(prev):
+                    assert(prev != PeerCodec.reserved, "a push with prev = max is a coalesced push")
                     w.u8(0); w.varint(prev)
+                case .coalescedPush:
+                    w.u8(0); w.varint(PeerCodec.reserved)
                 case let .sync(since, upTo, reset):
+                    assert(!(since == PeerCodec.reserved && upTo == 0 && reset), "that sync is a death notice")
                     w.u8(reset ? 2 : 1); w.varint(since); w.varint(upTo)
+                case .deathNotice:
+                    w.u8(2); w.varint(PeerCodec.reserved); w.varint(0)
                 }
                 w.varint(UInt64(b.deltas.count))
                 for d in b.deltas {
@@ -125,8 +135,13 @@ public enum PeerCodec {
                 let origin = try r.string(), gen = try r.varint()
                 let mode: RecordBatch.Mode
                 switch try r.u8() {
-                case 0: mode = .push(prev: try r.varint())
-                case let t where t == 1 || t == 2: mode = .sync(since: try r.varint(), upTo: try r.varint(), reset: t == 2)
+                case 0:
+                    let prev = try r.varint()
+                    mode = prev == PeerCodec.reserved ? .coalescedPush : .push(prev: prev)
+                case let t where t == 1 || t == 2:
+                    let since = try r.varint(), upTo = try r.varint()
+                    mode = t == 2 && since == PeerCodec.reserved && upTo == 0
+                        ? .deathNotice : .sync(since: since, upTo: upTo, reset: t == 2)
                 case let t: throw .badTag(t)
                 }
                 let m = try r.count(minBytes: 5)

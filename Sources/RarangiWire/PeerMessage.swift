@@ -110,13 +110,28 @@ public struct Delta: Sendable, Equatable {
 /// Changes of one origin, in version order.
 public struct RecordBatch: Sendable, Equatable {
     /// How a batch relates to what the receiver already holds.
+    ///
+    /// Two modes have no tag of their own on the wire: they travel as a push
+    /// or a sync with a reserved value (`UInt64.max`) that no version can
+    /// reach, so older daemons read the very same bytes. `PeerCodec` maps
+    /// them to and from their names; nothing else sees the reserved values.
     public enum Mode: Sendable, Equatable {
-        /// A push: the origin's version before the first delta was `prev`
-        /// (0 when unknown, e.g. after coalescing).
+        /// A push: the origin's version before the first delta was `prev`,
+        /// so the receiver can tell whether it continues what it holds.
+        /// `prev` is never `UInt64.max` (that is `coalescedPush`).
         case push(prev: UInt64)
+        /// Pushes kept for a slow link and sent when it drained: only the
+        /// newest delta of each key, so they continue no chain of versions
+        /// and the receiver's next digest round pulls any gap. On the wire:
+        /// a push with `prev` = `UInt64.max`.
+        case coalescedPush
         /// An answer to a pull from `since`; when `upTo` is non-zero the
         /// sender held everything up to it and the batch is the last chunk.
         case sync(since: UInt64, upTo: UInt64, reset: Bool)
+        /// A master's verdict that this life of the origin is dead: a leaf
+        /// purges it and keeps it out (leaves follow their masters). Carries
+        /// no deltas. On the wire: a reset sync from `UInt64.max` up to 0.
+        case deathNotice
     }
     /// The origin's name.
     public var origin: String
@@ -176,5 +191,16 @@ public struct MasterEntry: Sendable, Equatable {
     /// Whether this entry is newer than `other` (same master).
     public func isNewer(than other: MasterEntry) -> Bool {
         generation != other.generation ? generation > other.generation : seq > other.seq
+    }
+}
+
+extension RecordBatch.Mode {
+    /// Whether the batch is a push (plain or coalesced): new pushed records
+    /// are relayed to the other links, answers to pulls are not.
+    public var isPush: Bool {
+        switch self {
+        case .push, .coalescedPush: return true
+        case .sync, .deathNotice: return false
+        }
     }
 }

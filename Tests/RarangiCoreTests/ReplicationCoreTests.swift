@@ -219,10 +219,9 @@ final class ReplicationCoreTests: XCTestCase {
 
     func testMajoritySide_purgesAnUnreachableOrigin_afterTheTimeout_butAStaleSideKeepsIt() {
         var node = Node(config: NodeConfig(environment: "testing", name: "m1", master: true, originTimeoutMs: 5000))
-        var clock = HybridClock()
-        _ = node.replica.apply(put("far", "i1", v: 10), now: 0, clock: &clock)
-        node.graph.merge(entry("m1", ["m2"])); node.graph.merge(entry("m2", ["m1"]))
-        node.graph.merge(entry("m3", ["m4"])); node.graph.merge(entry("m4", ["m3"]))
+        _ = node.registry.apply(put("far", "i1", v: 10), now: 0)
+        node.membership.merge(entry("m1", ["m2"])); node.membership.merge(entry("m2", ["m1"]))
+        node.membership.merge(entry("m3", ["m4"])); node.membership.merge(entry("m4", ["m3"]))
         node.recomputePartition(now: Instant(ms: 0), effects: &scratch)
         XCTAssertFalse(node.isStale, "m1 holds the smallest name of a 2–2 tie")
         node.updateLiveness(now: Instant(ms: 0), effects: &scratch)
@@ -232,15 +231,15 @@ final class ReplicationCoreTests: XCTestCase {
         XCTAssertEqual(node.catalogue.count, 0, "purged after the origin timeout")
 
         var stale = Node(config: NodeConfig(environment: "testing", name: "m3", master: true, originTimeoutMs: 5000))
-        _ = stale.replica.apply(put("far", "i1", v: 10), now: 0, clock: &clock)
-        stale.graph.merge(entry("m1", ["m2"])); stale.graph.merge(entry("m2", ["m1"]))
-        stale.graph.merge(entry("m3", ["m4"])); stale.graph.merge(entry("m4", ["m3"]))
+        _ = stale.registry.apply(put("far", "i1", v: 10), now: 0)
+        stale.membership.merge(entry("m1", ["m2"])); stale.membership.merge(entry("m2", ["m1"]))
+        stale.membership.merge(entry("m3", ["m4"])); stale.membership.merge(entry("m4", ["m3"]))
         stale.recomputePartition(now: Instant(ms: 0), effects: &scratch)
         XCTAssertTrue(stale.isStale)
         stale.updateLiveness(now: Instant(ms: 0), effects: &scratch)
         stale.updateLiveness(now: Instant(ms: 60_000), effects: &scratch)
         XCTAssertEqual(stale.catalogue.count, 1, "a stale daemon purges nothing")
-        XCTAssertTrue(String(decoding: stale.statusMembers(), as: UTF8.self).contains(#""stale":true"#))
+        XCTAssertTrue(String(decoding: JSONWriter.members { stale.status(into: &$0) }, as: UTF8.self).contains(#""stale":true"#))
     }
 
     var scratch: [Effect] = []
@@ -267,17 +266,16 @@ final class ReplicationCoreTests: XCTestCase {
 
     func testDeltasDocument_hasTheSeedsFormat() {
         var node = Node(config: NodeConfig(environment: "testing", name: "n"))
-        var clock = HybridClock()
-        _ = node.replica.apply(put("a", "i1", v: 10, body: #"{"h":1}"#), now: 0, clock: &clock)
-        _ = node.replica.apply(delta("a", prev: 10, "i2", v: 11, .remove), now: 0, clock: &clock)
-        let doc = String(decoding: node.deltasDocument([("a", 5)]), as: UTF8.self)
+        _ = node.registry.apply(put("a", "i1", v: 10, body: #"{"h":1}"#), now: 0)
+        _ = node.registry.apply(delta("a", prev: 10, "i2", v: 11, .remove), now: 0)
+        let doc = String(decoding: node.registry.deltasDocument([("a", 5)]), as: UTF8.self)
         XCTAssertEqual(doc, #"{"a":[["web","i1",{"h":1},10],["web","i2",null,11]]}"#)
-        XCTAssertEqual(String(decoding: node.deltasDocument([("a", 10)]), as: UTF8.self), #"{"a":[["web","i2",null,11]]}"#)
+        XCTAssertEqual(String(decoding: node.registry.deltasDocument([("a", 10)]), as: UTF8.self), #"{"a":[["web","i2",null,11]]}"#)
     }
 
     func testMasters_probeEachOtherAtTheFirstStep_forEver() {
         var node = Node(config: NodeConfig(environment: "testing", name: "m1", master: true, peers: [.init(host: "h", port: 1)]), seed: 3)
-        let id = node.links.keys.first!
+        let id = node.links.table.keys.first!
         var t: Int64 = 0
         _ = node.handle(.deadline, now: Instant(ms: t))
         _ = node.handle(.peerConnected(id, host: "h"), now: Instant(ms: t))
@@ -301,9 +299,9 @@ final class ReplicationCoreTests: XCTestCase {
         }
         _ = leaf.handle(.peerMessage(m, .records([put("gone", "i1", v: 10)])), now: Instant(ms: 1))
         XCTAssertEqual(leaf.catalogue.count, 1)
-        _ = leaf.handle(.peerMessage(l, .records([Node.deathNotice("gone", 1)])), now: Instant(ms: 2))
+        _ = leaf.handle(.peerMessage(l, .records([RecordBatch(origin: "gone", generation: 1, mode: .deathNotice, deltas: [])])), now: Instant(ms: 2))
         XCTAssertEqual(leaf.catalogue.count, 1, "only a master's verdict counts")
-        _ = leaf.handle(.peerMessage(m, .records([Node.deathNotice("gone", 1)])), now: Instant(ms: 3))
+        _ = leaf.handle(.peerMessage(m, .records([RecordBatch(origin: "gone", generation: 1, mode: .deathNotice, deltas: [])])), now: Instant(ms: 3))
         XCTAssertEqual(leaf.catalogue.count, 0)
     }
 

@@ -174,8 +174,9 @@ final class ReplicationSimulationTests: XCTestCase {
                 print("traffic: \(sim.traffic.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.count)/\($0.value.bytes / 1024)KB" })")
                 if let dbg = env["RARANGI_SIM_DEBUG"], let h = sim.hosts.firstIndex(where: { $0.config.name == dbg }), let n = sim.hosts[h].node {
                     let victimNames = victims.map { s.name($0) }
-                    let held = n.replica.origins.compactMap { $0 }.filter { victimNames.contains($0.name) }
-                    print("debug \(dbg): stale=\(n.isStale) fresh=\(n.freshSince) comp=\(String(describing: n.myComponent)) sizes=\(n.graph.sizes) held=\(held.map { "\($0.name):\($0.notAliveSince.map(String.init) ?? "alive"):\(n.aliveSet.contains($0.name))" }) buried=\(n.buried.keys.filter { victimNames.contains($0) }.count)")
+                    let held = n.replica.origins.indices.compactMap { i in n.replica.origins[i].map { (Int32(i), $0) } }
+                        .filter { victimNames.contains($0.1.name) }
+                    print("debug \(dbg): stale=\(n.isStale) fresh=\(n.membership.verdict.freshSince) comp=\(String(describing: n.membership.verdict.component)) sizes=\(n.graph.sizes) held=\(held.map { "\($0.1.name):\(n.liveness.notAliveSince($0.0, $0.1).map(String.init) ?? "alive"):\(n.liveness.alive.contains($0.1.name))" }) buried=\(n.liveness.buried.keys.filter { victimNames.contains($0) }.count)")
                 }
                 print("t+\(sim.now - healedAt): mismatched=\(m.count) stale=\(sim.hosts.filter { $0.node?.isStale == true }.count) e.g. \(m.first?.1 ?? "")")
             }

@@ -13,10 +13,32 @@ final class PeerCodecTests: XCTestCase {
         .records([RecordBatch(origin: "a", generation: 3, mode: .push(prev: 5),
                               deltas: [Delta(service: "web", id: "i1", version: 6, kind: .put, body: Array(#"{"port":80}"#.utf8)),
                                        Delta(service: "web", id: "i2", version: 7, kind: .kill, body: [])]),
-                  RecordBatch(origin: "b", generation: 1, mode: .sync(since: 0, upTo: 9, reset: true), deltas: [])]),
+                  RecordBatch(origin: "b", generation: 1, mode: .sync(since: 0, upTo: 9, reset: true), deltas: []),
+                  RecordBatch(origin: "c", generation: 2, mode: .coalescedPush, deltas: []),
+                  RecordBatch(origin: "d", generation: 4, mode: .deathNotice, deltas: [])]),
         .masters([MasterEntry(name: "m1", generation: 1, seq: 4, cluster: "eu", host: "h", port: 1,
                               masters: ["m2", "m3"], leaves: ["l1"])]),
     ]
+
+    /// The named modes travel as the very bytes daemons sent before they had names.
+    func testDeathNoticeAndCoalescedPush_keepTheOldBytes_bothWays() throws {
+        let max: [UInt8] = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]
+        // type 3 (records), 1 batch, origin "o", generation 3, mode tag, fields, 0 deltas.
+        let notice: [UInt8] = [3, 1, 1, UInt8(ascii: "o"), 3, 2] + max + [0, 0]
+        let coalesced: [UInt8] = [3, 1, 1, UInt8(ascii: "o"), 3, 0] + max + [0]
+        func frame(_ payload: [UInt8]) -> [UInt8] { [0, 0, 0, UInt8(payload.count)] + payload }
+        let named: [(RecordBatch.Mode, [UInt8])] = [(.deathNotice, notice), (.coalescedPush, coalesced)]
+        for (mode, payload) in named {
+            let message = PeerMessage.records([RecordBatch(origin: "o", generation: 3, mode: mode, deltas: [])])
+            XCTAssertEqual(PeerCodec.encode(message), frame(payload), "\(mode) encodes to the old bytes")
+            XCTAssertEqual(try PeerCodec.decode(frame: frame(payload)), message, "the old bytes decode to \(mode)")
+        }
+        // The neighbours of the reserved values stay ordinary pushes and syncs.
+        let push = PeerMessage.records([RecordBatch(origin: "o", generation: 3, mode: .push(prev: UInt64.max - 1), deltas: [])])
+        XCTAssertEqual(try PeerCodec.decode(frame: PeerCodec.encode(push)), push)
+        let sync = PeerMessage.records([RecordBatch(origin: "o", generation: 3, mode: .sync(since: UInt64.max, upTo: 0, reset: false), deltas: [])])
+        XCTAssertEqual(try PeerCodec.decode(frame: PeerCodec.encode(sync)), sync)
+    }
 
     func testEveryMessage_roundTrips() throws {
         for m in samples {

@@ -1,0 +1,81 @@
+import RarangiWire
+
+/// Peer link events, wired to membership: a link that comes up or goes down
+/// changes this master's entry, the partition verdict and who is alive.
+extension Node {
+    /// Our own hello: who we are, sent first on every link.
+    var hello: PeerHello {
+        PeerHello(environment: config.environment, cluster: config.cluster, name: config.name,
+                  generation: config.generation, master: config.master,
+                  host: config.advertiseHost, port: UInt16(clamping: config.advertisePort))
+    }
+
+    /// A frame from a peer: the hello first, then anything else (see `Node+Replication`).
+    mutating func peerMessage(_ id: LinkID, _ message: PeerMessage, now: Instant, effects: inout [Effect]) {
+        guard let link = links.heard(id, now: now.ms) else { return }
+        if case let .hello(h) = message {
+            received(hello: h, on: id, now: now, effects: &effects)
+            return
+        }
+        guard link.isUp, let peer = link.peer else {
+            cut(id, reason: "message_before_hello", now: now, effects: &effects)
+            return
+        }
+        replicate(message, from: id, peer: peer, now: now, effects: &effects)
+    }
+
+    /// The peer's hello: once the link is up, start a round on it at once —
+    /// a full digest, and every master entry if we are a master.
+    mutating func received(hello h: PeerHello, on id: LinkID, now: Instant, effects: inout [Effect]) {
+        switch links.hello(h, on: id, me: hello, now: now.ms, effects: &effects) {
+        case let .cut(reason):
+            cut(id, reason: reason, now: now, effects: &effects)
+            return
+        case .closedSelf:
+            return
+        case .up:
+            break
+        }
+        liveness.linksChanged()
+        if config.master {
+            membership.ownEntryChanged()
+            if membership.publishOwnEntry(config: config, upPeers: links.upPeers) { liveness.linksChanged() }
+        }
+        links.send(id, .digest(hash: registry.digestHash(), mastersHash: graph.hash, entries: replica.digest), effects: &effects)
+        if !graph.entries.isEmpty, config.master { sendAllEntries(id, effects: &effects) }
+        recomputePartition(now: now, effects: &effects)
+    }
+
+    /// A link's connection is gone. A link that was up changes membership:
+    /// that is decided first, while the link still counts as up (as the
+    /// verdict always has), then the link waits out its back-off.
+    mutating func linkDown(_ id: LinkID, reason: String, now: Instant, effects: inout [Effect]) {
+        guard links.canGoDown(id) else { return }
+        if links[id]!.isUp {
+            liveness.linksChanged()
+            if config.master { membership.ownEntryChanged() }
+            recomputePartition(now: now, effects: &effects)
+        }
+        links.down(id, reason: reason, now: now.ms, master: config.master, effects: &effects)
+    }
+
+    /// Cuts a link (protocol error, silence, refusal).
+    mutating func cut(_ id: LinkID, reason: String, now: Instant, effects: inout [Effect]) {
+        effects.append(.closePeer(id))
+        linkDown(id, reason: reason, now: now, effects: &effects)
+    }
+
+    /// Decides the partition verdict again (B2); who is alive is then rebuilt at the next round.
+    mutating func recomputePartition(now: Instant, effects: inout [Effect]) {
+        membership.decide(config: config, upPeers: links.upPeers, now: now.ms, effects: &effects)
+        liveness.linksChanged()
+    }
+
+    /// Every master entry, without leaves lists for a leaf (it follows its
+    /// masters' verdicts on origins and needs only the masters' graph).
+    mutating func sendAllEntries(_ id: LinkID, effects: inout [Effect]) {
+        let all = graph.entries.values.sorted { $0.name < $1.name }
+        let leaf = links[id]?.peer?.master != true
+        links.send(id, .masters(leaf ? all.map(\.withoutLeaves) : all), effects: &effects)
+    }
+}

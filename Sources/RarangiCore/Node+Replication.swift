@@ -1,0 +1,131 @@
+import RarangiWire
+
+/// Replication over the links (MISSION H4, H5, B1): digests, pulls, pushed
+/// and relayed records, death notices and master entries.
+extension Node {
+    /// A message on a link that is up, from `peer`.
+    mutating func replicate(_ message: PeerMessage, from id: LinkID, peer: PeerHello, now: Instant, effects: inout [Effect]) {
+        switch message {
+        case .hello:
+            break
+        case let .digest(hash, mastersHash, entries):
+            if let entries {
+                pull(from: id, entries, now: now, effects: &effects)
+                return
+            }
+            if hash != registry.digestHash() {
+                links.send(id, .digest(hash: registry.digestHash(), mastersHash: graph.hash, entries: replica.digest),
+                           effects: &effects)
+            }
+            let differ = mastersHash != graph.hash && config.master && !graph.entries.isEmpty
+            if links.mastersStillDiffer(id, differ: differ) { sendAllEntries(id, effects: &effects) }
+        case let .pull(entries):
+            answer(pull: entries, on: id, effects: &effects)
+        case let .records(batches):
+            received(batches, from: id, peer: peer, now: now, effects: &effects)
+        case let .masters(entries):
+            var changed = false
+            for e in entries where e.name != config.name {
+                if membership.merge(e) { changed = true }
+            }
+            if changed { links.learn(from: graph, config: config, now: now.ms) }
+        }
+    }
+
+    /// Answers a pull with every record asked for, in frames of about `PeerCodec.chunkBytes`.
+    private mutating func answer(pull entries: [PullEntry], on id: LinkID, effects: inout [Effect]) {
+        var out: [RecordBatch] = []
+        var bytes = 0
+        for e in entries {
+            for b in replica.sync(e.name, generation: e.generation, since: e.since) {
+                out.append(b)
+                bytes += b.deltas.reduce(0) { $0 + $1.body.count + 24 }
+                if bytes >= PeerCodec.chunkBytes {
+                    links.send(id, .records(out), effects: &effects)
+                    out = []
+                    bytes = 0
+                }
+            }
+        }
+        if !out.isEmpty { links.send(id, .records(out), effects: &effects) }
+    }
+
+    /// Records from a peer: applied unless kept out; new pushes are relayed.
+    /// A leaf takes death notices and buried lives from its masters only.
+    private mutating func received(_ batches: [RecordBatch], from id: LinkID, peer: PeerHello, now: Instant,
+                                   effects: inout [Effect]) {
+        var relay: [RecordBatch] = []
+        let trusted = peer.master && !config.master
+        for b in batches where b.origin != config.name {
+            if case .deathNotice = b.mode {
+                // A master's verdict that an origin is dead (leaves follow their masters).
+                if trusted, let (oid, o) = registry.origin(named: b.origin), o.generation == b.generation {
+                    bury(oid, now: now, effects: &effects)
+                }
+                continue
+            }
+            if !trusted, liveness.keepsOut(b.origin, generation: b.generation) { continue }
+            liveness.unbury(b.origin)
+            let applied = registry.apply(b, now: now.ms)
+            if case let .sync(_, upTo, _) = b.mode, upTo > 0 { pulls.answered(b.origin) }
+            if applied, b.mode.isPush { relay.append(b) }
+            if applied { liveness.originsChanged() }
+        }
+        // Split horizon: masters hear every master directly, so what came
+        // from a master goes on only to leaves.
+        if !relay.isEmpty {
+            links.pushToAll(relay, except: id, skipMasters: peer.master && config.master, effects: &effects)
+        }
+    }
+
+    /// Pulls, from the link whose full digest this is, every origin it holds
+    /// newer. A master tells a leaf still holding an origin it buried that
+    /// the origin is dead.
+    private mutating func pull(from id: LinkID, _ entries: [DigestEntry], now: Instant, effects: inout [Effect]) {
+        var wanted: [PullEntry] = []
+        var verdicts: [RecordBatch] = []
+        let peerMaster = links[id]?.peer?.master
+        let trusted = peerMaster == true && !config.master
+        for e in entries where e.name != config.name {
+            if !trusted, liveness.keepsOut(e.name, generation: e.generation) {
+                if config.master, !isStale, peerMaster == false {
+                    verdicts.append(RecordBatch(origin: e.name, generation: e.generation, mode: .deathNotice, deltas: []))
+                }
+                continue
+            }
+            if pulls.recent(e.name, now: now.ms, withinMs: config.gossipIntervalMs) { continue }
+            if let (_, held) = registry.origin(named: e.name) {
+                if e.generation < held.generation { continue }
+                if e.generation == held.generation, e.version <= held.watermark { continue }
+                wanted.append(PullEntry(name: e.name, generation: e.generation,
+                                        since: e.generation == held.generation ? held.watermark : 0))
+            } else {
+                wanted.append(PullEntry(name: e.name, generation: e.generation, since: 0))
+            }
+            pulls.started(e.name, now: now.ms)
+        }
+        if !wanted.isEmpty { links.send(id, .pull(wanted), effects: &effects) }
+        if !verdicts.isEmpty { links.send(id, .records(verdicts), effects: &effects) }
+    }
+}
+
+/// Origins pulled recently: one pull per origin is in flight at a time, so
+/// digests from several links do not ask for the same records again before
+/// the answer had time to come.
+struct PullsInFlight {
+    private var started: [String: Int64] = [:]
+
+    /// Whether `origin` was pulled less than `withinMs` ago.
+    func recent(_ origin: String, now: Int64, withinMs: Int64) -> Bool {
+        started[origin].map { now - $0 < withinMs } ?? false
+    }
+
+    /// A pull of `origin` was sent.
+    mutating func started(_ origin: String, now: Int64) { started[origin] = now }
+
+    /// The last chunk of a pull's answer arrived.
+    mutating func answered(_ origin: String) { started[origin] = nil }
+
+    /// Forgets pulls older than `ms` (their answer was lost).
+    mutating func forget(olderThan ms: Int64, now: Int64) { started = started.filter { now - $0.value < ms } }
+}

@@ -1,0 +1,69 @@
+import RarangiWire
+
+/// The gossip round: one interval's work — silent links cut, master entries
+/// and digests on every link, the partition verdict, origin liveness and the
+/// purge, tombstone collection.
+extension Node {
+    mutating func gossipRound(now: Instant, effects: inout [Effect]) {
+        nextGossipAt = now.ms + config.gossipIntervalMs
+        for s in links.silentLinks(now: now.ms, limitMs: config.linkTimeoutMs) {
+            effects.append(.log(LogEvent(.warn, "link_timeout", [("link", s.id.description), ("peer", s.peer),
+                                                                 ("silent_ms", "\(s.silentMs)")])))
+            cut(s.id, reason: "timeout", now: now, effects: &effects)
+        }
+        if config.master, membership.publishOwnEntry(config: config, upPeers: links.upPeers) { liveness.linksChanged() }
+        let changed = membership.takeChanged(master: config.master)
+        let digest = PeerCodec.encode(.digest(hash: registry.digestHash(), mastersHash: graph.hash, entries: nil))
+        // Split horizon again: every master hears every master's own entry
+        // directly, so masters get only ours; leaves get every change.
+        let masters = changed.isEmpty ? [] : PeerCodec.encode(.masters(changed.map(\.withoutLeaves)))
+        let mine = changed.filter { $0.name == config.name }
+        let ownOnly = mine.isEmpty ? [] : PeerCodec.encode(.masters(mine))
+        for (id, link) in links.ordered where link.isUp {
+            links.send(id, digest, effects: &effects)
+            let frame = link.peer?.master == true ? ownOnly : masters
+            if !frame.isEmpty { links.send(id, frame, effects: &effects) }
+        }
+        if membership.needsVerdict { recomputePartition(now: now, effects: &effects) }
+        updateLiveness(now: now, effects: &effects)
+        registry.collectTombstones(now: now.ms, ttl: config.tombstoneTTLMs)
+        liveness.forgetBurials(now: now.ms)
+        pulls.forget(olderThan: 2 * config.gossipIntervalMs, now: now.ms)
+    }
+
+    /// What the origin purge needs to know about this daemon now.
+    var purgeJudge: OriginPurge.Judge {
+        OriginPurge.Judge(stale: isStale, freshSince: membership.verdict.freshSince, master: config.master,
+                          knowsMasters: !graph.entries.isEmpty, originTimeoutMs: config.originTimeoutMs,
+                          gossipIntervalMs: config.gossipIntervalMs)
+    }
+
+    /// Tracks which origins are alive, and buries those dead for longer
+    /// than the origin timeout (`OriginPurge`); a master tells its leaves.
+    mutating func updateLiveness(now: Instant, effects: inout [Effect]) {
+        let upPeers = liveness.needsAliveSet ? links.upPeers.map(\.name) : []
+        let graph = membership.graph
+        let component = membership.verdict.component
+        let dead = liveness.round(name: config.name, upPeers: upPeers, vouched: { component.map { graph.vouched(by: $0) } ?? [] },
+                                  origins: replica.origins, selfID: replica.selfID, judge: purgeJudge, now: now.ms)
+        var notices: [RecordBatch] = []
+        for id in dead {
+            let o = registry.origin(id)!
+            notices.append(RecordBatch(origin: o.name, generation: o.generation, mode: .deathNotice, deltas: []))
+            bury(id, now: now, effects: &effects)
+        }
+        if !notices.isEmpty, config.master {
+            let frame = PeerCodec.encode(.records(notices))
+            for (lid, link) in links.ordered where link.isUp && link.peer?.master == false {
+                links.send(lid, frame, effects: &effects)
+            }
+        }
+    }
+
+    /// Purges a dead origin and keeps its life out for a while.
+    mutating func bury(_ id: Int32, now: Instant, effects: inout [Effect]) {
+        guard let o = registry.origin(id) else { return }
+        liveness.bury(id, o, now: now.ms, keepOutMs: config.tombstoneTTLMs, effects: &effects)
+        registry.purge(id)
+    }
+}
