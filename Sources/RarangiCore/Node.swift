@@ -109,10 +109,10 @@ public struct Node {
     static func markStale(_ effects: inout [Effect], from first: Int) {
         for i in first..<effects.count {
             switch effects[i] {
-            case var .reply(conn, response):
+            case .reply(let conn, var response):
                 response.headers.append(Node.staleHeader)
                 effects[i] = .reply(conn, response)
-            case var .stream(conn, response):
+            case .stream(let conn, var response):
                 response.headers.append(Node.staleHeader)
                 effects[i] = .stream(conn, response)
             default:
