@@ -35,19 +35,8 @@ extension Node {
     /// Answers a pull with every record asked for, in frames of about `PeerCodec.chunkBytes`.
     private mutating func answer(pull entries: [PullEntry], on id: LinkID, effects: inout [Effect]) {
         var out: [RecordBatch] = []
-        var bytes = 0
-        for e in entries {
-            for b in replica.sync(e.name, generation: e.generation, since: e.since) {
-                out.append(b)
-                bytes += b.deltas.reduce(0) { $0 + $1.body.count + 24 }
-                if bytes >= PeerCodec.chunkBytes {
-                    links.send(id, .records(out), effects: &effects)
-                    out = []
-                    bytes = 0
-                }
-            }
-        }
-        if !out.isEmpty { links.send(id, .records(out), effects: &effects) }
+        for e in entries { out += replica.sync(e.name, generation: e.generation, since: e.since) }
+        if !out.isEmpty { links.sendRecords(id, out, effects: &effects) }
     }
 
     /// Records from a peer: applied unless kept out; new pushes are relayed.
@@ -105,7 +94,7 @@ extension Node {
             pulls.started(e.name, now: now.ms)
         }
         if !wanted.isEmpty { links.send(id, .pull(wanted), effects: &effects) }
-        if !verdicts.isEmpty { links.send(id, .records(verdicts), effects: &effects) }
+        if !verdicts.isEmpty { links.sendRecords(id, verdicts, effects: &effects) }
     }
 }
 

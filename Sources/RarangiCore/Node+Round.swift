@@ -53,9 +53,8 @@ extension Node {
             bury(id, now: now, effects: &effects)
         }
         if !notices.isEmpty, config.master {
-            let frame = PeerCodec.encode(.records(notices))
             for (lid, link) in links.ordered where link.isUp && link.peer?.master == false {
-                links.send(lid, frame, effects: &effects)
+                links.sendRecords(lid, notices, effects: &effects)
             }
         }
     }

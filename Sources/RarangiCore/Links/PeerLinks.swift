@@ -86,11 +86,18 @@ struct PeerLinks {
         effects.append(.sendPeer(id, frame))
     }
 
-    /// Sends pushed records to a link, or, while the link is slow, keeps
-    /// only the newest delta of each key for it (coalescing).
-    mutating func push(_ batches: [RecordBatch], _ frame: [UInt8], to id: LinkID, effects: inout [Effect]) {
+    /// Sends records in frames of about `PeerCodec.chunkBytes`: the one way
+    /// records go out, whatever their number.
+    mutating func sendRecords(_ id: LinkID, _ batches: [RecordBatch], effects: inout [Effect]) {
+        for chunk in PeerCodec.chunks(batches) { send(id, .records(chunk), effects: &effects) }
+    }
+
+    /// Sends pushed records (already encoded in `frames`) to a link, or,
+    /// while the link is slow, keeps only the newest delta of each key for
+    /// it (coalescing).
+    mutating func push(_ batches: [RecordBatch], _ frames: [[UInt8]], to id: LinkID, effects: inout [Effect]) {
         guard table[id]?.slow == true else {
-            send(id, frame, effects: &effects)
+            for frame in frames { send(id, frame, effects: &effects) }
             return
         }
         coalesced += table[id]!.kept.keep(batches)
@@ -100,10 +107,10 @@ struct PeerLinks {
     /// `skipMasters`, not to links whose peer is a master (split horizon).
     mutating func pushToAll(_ batches: [RecordBatch], except: LinkID? = nil, skipMasters: Bool = false,
                             effects: inout [Effect]) {
-        let frame = PeerCodec.encode(.records(batches))
+        let frames = PeerCodec.chunks(batches).map { PeerCodec.encode(.records($0)) }
         for (id, link) in ordered where id != except && link.isUp {
             if skipMasters, link.peer?.master == true { continue }
-            push(batches, frame, to: id, effects: &effects)
+            push(batches, frames, to: id, effects: &effects)
         }
     }
 
@@ -116,7 +123,7 @@ struct PeerLinks {
                                      [("link", id.description), ("peer", table[id]!.peer?.name ?? "-")])))
         guard !slow else { return }
         let batches = table[id]!.kept.drain()
-        if !batches.isEmpty { send(id, .records(batches), effects: &effects) }
+        if !batches.isEmpty { sendRecords(id, batches, effects: &effects) }
     }
 
     // MARK: transitions
