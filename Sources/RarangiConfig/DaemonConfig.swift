@@ -1,4 +1,5 @@
 import RarangiCore
+import RarangiProtocol
 
 /// Everything the daemon runs with, after defaults, the file and flags are merged.
 public struct DaemonConfig: Sendable {
