@@ -27,7 +27,7 @@ let package = Package(
             providers: [.apt(["libevent-dev"])]
         ),
         // What the daemon and the client share: the port table, Endpoint,
-        // name rules, the version. No dependencies:
+        // name rules, the version, the reconnect back-off. No dependencies:
         // the client links this, not the server core.
         .target(name: "RarangiProtocol"),
         // Pure codecs: JSON validation, HTTP parsing, routing of requests.
@@ -61,7 +61,7 @@ let package = Package(
 
         .testTarget(name: "RarangiProtocolTests", dependencies: ["RarangiProtocol"]),
         .testTarget(name: "RarangiWireTests", dependencies: ["RarangiWire"]),
-        .testTarget(name: "RarangiCoreTests", dependencies: ["RarangiCore", "RarangiWire"]),
+        .testTarget(name: "RarangiCoreTests", dependencies: ["RarangiCore", "RarangiProtocol", "RarangiWire"]),
         .testTarget(name: "RarangiConfigTests", dependencies: ["RarangiConfig", "RarangiCore", "RarangiProtocol"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RarangiWire", "RarangiClient"]),
         .testTarget(name: "RarangiSimulationTests", dependencies: ["RarangiTestKit", "RarangiCore", "RarangiWire"]),

@@ -1,3 +1,4 @@
+import RarangiProtocol
 import RarangiWire
 
 /// Peer links: connect, handshake, back-off, cut. Every link state
