@@ -26,27 +26,32 @@ let package = Package(
             pkgConfig: "libevent",
             providers: [.apt(["libevent-dev"])]
         ),
+        // What the daemon and the client share: the port table, Endpoint,
+        // name rules, the version, the reconnect back-off. No dependencies:
+        // the client links this, not the server core.
+        .target(name: "RarangiProtocol"),
         // Pure codecs: JSON validation, HTTP parsing, routing of requests.
-        .target(name: "RarangiWire"),
+        .target(name: "RarangiWire", dependencies: ["RarangiProtocol"]),
         // The pure node: catalogue, versions, expiry. No clock, no I/O.
-        .target(name: "RarangiCore", dependencies: ["RarangiWire"]),
-        // Settings table, flags, port table, YAML configuration.
-        .target(name: "RarangiConfig", dependencies: ["RarangiCore", "RarangiWire", "Yams"]),
+        .target(name: "RarangiCore", dependencies: ["RarangiProtocol", "RarangiWire"]),
+        // Settings table, flags, YAML configuration.
+        .target(name: "RarangiConfig", dependencies: ["RarangiCore", "RarangiProtocol", "RarangiWire", "Yams"]),
         // The libevent shell that executes the core's effects.
         .target(name: "RarangiReactor", dependencies: ["CLibevent", "RarangiCore", "RarangiWire"]),
         // Virtual time, a simulated network and a runner for the simulation tests (B9).
         .target(name: "RarangiTestKit", dependencies: ["RarangiCore", "RarangiWire"]),
-        .executableTarget(name: "rarangid", dependencies: ["RarangiConfig", "RarangiReactor", "RarangiCore"]),
+        .executableTarget(name: "rarangid", dependencies: ["RarangiConfig", "RarangiReactor", "RarangiCore", "RarangiProtocol"]),
         // The client library: discovery, held registrations, lookups, watches.
+        // It links RarangiProtocol only, never the server core or the codecs.
         .target(name: "RarangiClient", dependencies: [
-            "RarangiCore",
+            "RarangiProtocol",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // The command-line client.
         .executableTarget(name: "rarangi", dependencies: [
-            "RarangiClient", "RarangiCore",
+            "RarangiClient", "RarangiProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The runnable example of the client library (README, rarangi.1).
@@ -54,10 +59,11 @@ let package = Package(
         // The client-side benchmark (bench/client.sh runs it in release).
         .executableTarget(name: "rarangi-bench", dependencies: ["RarangiClient"], path: "bench/rarangi-bench"),
 
+        .testTarget(name: "RarangiProtocolTests", dependencies: ["RarangiProtocol"]),
         .testTarget(name: "RarangiWireTests", dependencies: ["RarangiWire"]),
         .testTarget(name: "RarangiReactorTests", dependencies: ["RarangiReactor", "RarangiCore"]),
-        .testTarget(name: "RarangiCoreTests", dependencies: ["RarangiCore", "RarangiWire"]),
-        .testTarget(name: "RarangiConfigTests", dependencies: ["RarangiConfig", "RarangiCore"]),
+        .testTarget(name: "RarangiCoreTests", dependencies: ["RarangiCore", "RarangiProtocol", "RarangiWire"]),
+        .testTarget(name: "RarangiConfigTests", dependencies: ["RarangiConfig", "RarangiCore", "RarangiProtocol"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RarangiWire", "RarangiClient"]),
         .testTarget(name: "RarangiSimulationTests", dependencies: ["RarangiTestKit", "RarangiCore", "RarangiWire"]),
     ],

@@ -1,27 +1,13 @@
-/// Reconnect delays (MISSION D7): the first retry within 1–2 s, then
-/// doubling with jitter, capped at 5 minutes. Failing over to the next
-/// daemon in the list is immediate; back-off applies once all have failed.
-public struct Backoff: Sendable {
-    /// The base delay of the first retry.
-    public var firstMs: Int64 = 1000
-    /// The cap.
-    public var maxMs: Int64 = 300_000
-    /// Rounds that failed in a row.
-    public private(set) var failures = 0
+import RarangiProtocol
+/// `Backoff` is part of the library's API: callers need not import RarangiProtocol.
+@_exported import struct RarangiProtocol.Backoff
 
-    /// Creates a back-off at its start.
-    public init() {}
-
-    /// The delay before the next round, counting this failure.
+extension Backoff {
+    /// The delay before the next round, counting this failure, with the
+    /// jitter drawn from the system's generator: a client has no seed to
+    /// replay, and its holders must not retry in step.
     public mutating func nextDelayMs() -> Int64 {
-        failures += 1
-        let exponent = min(failures - 1, 20)
-        let base = min(maxMs, firstMs << Int64(exponent))
-        // Jitter: up to +100% of the base, still within the cap.
-        let jittered = base + Int64.random(in: 0...base)
-        return min(maxMs, jittered)
+        var system = SystemRandomNumberGenerator()
+        return nextDelayMs(random: system.next())
     }
-
-    /// A success resets the back-off.
-    public mutating func reset() { failures = 0 }
 }

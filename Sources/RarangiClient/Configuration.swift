@@ -1,7 +1,7 @@
 import Foundation
-import RarangiCore
-/// `Endpoint` is part of the library's API: callers need not import RarangiCore.
-@_exported import struct RarangiCore.Endpoint
+import RarangiProtocol
+/// `Endpoint` is part of the library's API: callers need not import RarangiProtocol.
+@_exported import struct RarangiProtocol.Endpoint
 
 /// How a client finds its daemons: by environment name alone (MISSION D3,
 /// D5, H8), with optional fallbacks, or pointed at explicit daemons.

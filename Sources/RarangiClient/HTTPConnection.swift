@@ -1,4 +1,4 @@
-import RarangiCore
+import RarangiProtocol
 import NIOCore
 import NIOHTTP1
 import NIOPosix

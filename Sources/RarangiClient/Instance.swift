@@ -1,4 +1,4 @@
-import RarangiCore
+import RarangiProtocol
 import Foundation
 
 /// One registered instance of a service, as a lookup returns it.

@@ -1,4 +1,4 @@
-import RarangiCore
+import RarangiProtocol
 import Foundation
 import NIOHTTP1
 

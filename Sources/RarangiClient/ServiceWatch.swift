@@ -1,4 +1,4 @@
-import RarangiCore
+import RarangiProtocol
 import Foundation
 
 /// The instances of a service now and after every change, as an

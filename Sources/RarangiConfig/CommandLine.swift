@@ -1,4 +1,5 @@
 import RarangiCore
+import RarangiProtocol
 import RarangiWire
 
 /// What the command line asks for.

@@ -1,5 +1,5 @@
 import Foundation
-import struct RarangiCore.Endpoint
+import struct RarangiProtocol.Endpoint
 import Yams
 
 /// Reads the YAML configuration file (MISSION H6). Every key is a setting of

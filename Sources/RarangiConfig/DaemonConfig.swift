@@ -1,4 +1,5 @@
 import RarangiCore
+import RarangiProtocol
 
 /// Everything the daemon runs with, after defaults, the file and flags are merged.
 public struct DaemonConfig: Sendable {
@@ -43,7 +44,7 @@ public struct DaemonConfig: Sendable {
     public var nodeConfig: NodeConfig {
         NodeConfig(environment: environment, cluster: cluster, name: name,
                    livenessSeconds: livenessSeconds, maxTTLSeconds: maxTTLSeconds,
-                   master: master, peers: peers.map { NodeConfig.Peer(host: $0.host, port: $0.port) },
+                   master: master, peers: peers,
                    gossipIntervalMs: Int64(gossipIntervalMs), originTimeoutMs: Int64(originTimeoutMs),
                    advertiseHost: listen.host == "0.0.0.0" || listen.host == "::" ? "" : listen.host,
                    advertisePort: listen.port)

@@ -1,4 +1,5 @@
 import RarangiCore
+import RarangiProtocol
 
 /// One daemon setting: its flag, default, bounds and help. The flag parser,
 /// the configuration file reader, `--help` and the man page all follow this

@@ -14,23 +14,6 @@ public struct LinkID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { isInbound ? "in\(raw & ~LinkID.inboundBit)" : "out\(raw)" }
 }
 
-/// Reconnect back-off (MISSION D7): the first retry within 1–2 s, doubling
-/// with jitter up to 5 minutes; reset once a link is healthy.
-public enum Backoff {
-    /// The first delay's lower bound.
-    public static let baseMs: Int64 = 1000
-    /// The cap.
-    public static let maxMs: Int64 = 300_000
-
-    /// The delay before retry number `attempt` (0-based): in
-    /// [base·2^a, 2·base·2^a), capped at `maxMs`.
-    public static func delay(attempt: Int, random: UInt64) -> Int64 {
-        let low = min(maxMs, baseMs << Int64(min(attempt, 20)))
-        let jitter = Int64(random % UInt64(max(1, low)))
-        return min(maxMs, low + jitter)
-    }
-}
-
 /// One link and where it is in its life. Outbound links outlive their
 /// connections: after a close they wait and reconnect; inbound links end
 /// when their connection does.

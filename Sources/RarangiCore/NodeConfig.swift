@@ -1,18 +1,10 @@
+import RarangiProtocol
+
 /// What a node needs to know about itself; built by the daemon from flags
 /// and the configuration file, or by a test directly.
 public struct NodeConfig: Sendable {
-    /// A neighbour to keep a link to.
-    public struct Peer: Sendable, Equatable {
-        /// Host name or address.
-        public var host: String
-        /// Port (the neighbour's catalogue port: peers share it with HTTP).
-        public var port: Int
-        /// Creates a peer address.
-        public init(host: String, port: Int) {
-            self.host = host
-            self.port = port
-        }
-    }
+    /// A neighbour to keep a link to: its catalogue port (peers share it with HTTP).
+    public typealias Peer = Endpoint
 
     /// The environment served (production, staging, testing, development).
     public var environment: String

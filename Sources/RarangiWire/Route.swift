@@ -1,3 +1,5 @@
+import RarangiProtocol
+
 /// A catalogue operation decoded from an HTTP request; what the core acts on.
 public enum CatalogueRequest: Sendable {
     /// `PUT /<service>/<id>`: register or refresh (a heartbeat).

@@ -1,7 +1,7 @@
-import RarangiCore
 import ArgumentParser
 import Foundation
 import RarangiClient
+import RarangiProtocol
 
 /// `rarangi`: the command-line client of RarangiRatonga.
 @main
@@ -14,7 +14,7 @@ struct Rarangi: AsyncParsableCommand {
         that environment on this host (slot a, then slot b); --server HOST:PORT
         points it at explicit daemons instead. See rarangi(1) and rarangi-protocol(7).
         """,
-        version: "0.1.0",
+        version: RarangiVersion.string,
         subcommands: [Register.self, Deregister.self, Lookup.self, Watch.self, Status.self, Run.self])
 }
 

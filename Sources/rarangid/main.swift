@@ -1,6 +1,7 @@
 import Glibc
 import RarangiConfig
 import RarangiCore
+import RarangiProtocol
 import RarangiReactor
 
 /// Prints one line on stderr and exits: 2 for a usage or configuration

@@ -1,6 +1,6 @@
 import Foundation
 import RarangiConfig
-import RarangiCore
+import RarangiProtocol
 import XCTest
 
 final class ConfigTests: XCTestCase {
@@ -20,13 +20,6 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(b.listen.port, 4721)
         XCTAssertTrue(b.master)
         XCTAssertEqual(b.peers, [Endpoint(host: "m1", port: 4720), Endpoint(host: "::1", port: 4721)])
-    }
-
-    func test_wellKnownPorts_areDistinct() {
-        let ports = WellKnown.table.flatMap { [$0.portA, $0.portB] }
-        XCTAssertEqual(Set(ports).count, 8)
-        XCTAssertEqual(WellKnown.port(environment: "development", slot: "b"), 4741)
-        XCTAssertNil(WellKnown.port(environment: "dev", slot: "a"))
     }
 
     func test_badFlags_giveOneClearMessage() {

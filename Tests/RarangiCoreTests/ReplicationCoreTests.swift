@@ -1,4 +1,5 @@
 @testable import RarangiCore
+import RarangiProtocol
 import RarangiWire
 import XCTest
 

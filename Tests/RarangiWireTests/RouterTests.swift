@@ -44,14 +44,4 @@ final class RouterTests: XCTestCase {
         XCTAssertEqual(errorCode(route(.post, "/web/a", "{}")), "method_not_allowed")
         XCTAssertEqual(errorCode(route(.get, "/_deltas/x")), "not_found")
     }
-
-    func test_names() {
-        XCTAssertNil(Names.serviceProblem("web-1.prod_x"))
-        XCTAssertNotNil(Names.serviceProblem("_web"))
-        XCTAssertNotNil(Names.serviceProblem(""))
-        XCTAssertNotNil(Names.serviceProblem(Substring(String(repeating: "a", count: 64))))
-        XCTAssertNil(Names.instanceProblem("host-1:8080@eu"))
-        XCTAssertNotNil(Names.instanceProblem("a/b"))
-        XCTAssertNotNil(Names.instanceProblem("é"))
-    }
 }

@@ -1,3 +1,4 @@
+import RarangiProtocol
 import RarangiWire
 
 /// The peer link table (MISSION D6, D7, D10): every link's state and every
