@@ -77,11 +77,7 @@ extension Daemon {
         let held = table.inOrder.filter { if case .held = $0.phase { return true } else { return false } }
         guard !held.isEmpty else { return }
         for conn in held { closeConnection(conn) }
-        for conn in turn.dirty {
-            conn.dirty = false
-            flushNow(conn)
-        }
-        turn.dirty.removeAll()
+        flushDirty()
     }
 }
 

@@ -211,12 +211,18 @@ public final class Daemon {
         turnNow = nil
     }
 
-    private func flushDirty() {
-        for conn in turn.dirty {
-            conn.dirty = false
-            flushNow(conn)
+    /// Flushes every connection with output, until none is left: a flush
+    /// that fails closes its connection, and what the core answers to that
+    /// close (a watcher woken, a removal pushed to a peer) is flushed too.
+    func flushDirty() {
+        while !turn.dirty.isEmpty {
+            let batch = turn.dirty
+            turn.dirty.removeAll(keepingCapacity: true)
+            for conn in batch {
+                conn.dirty = false
+                flushNow(conn)
+            }
         }
-        turn.dirty.removeAll(keepingCapacity: true)
     }
 
     func markDirty(_ conn: Connection) {

@@ -97,3 +97,31 @@ final class SplitReadHoldTests: XCTestCase {
         XCTAssertTrue(daemon.process.isRunning, daemon.log)
     }
 }
+
+/// A flush that fails (the client reset its connection) closes it, and what
+/// the core does about that close — waking a watcher, pushing a removal —
+/// must still be written in the same turn.
+final class FlushAfterResetTests: XCTestCase {
+    func test_aHolderThatResets_wakesItsWatcher_andTheWatcherKeepsBeingAnswered() throws {
+        let daemon = try DaemonProcess(["--env", "development", "--cluster", "eu", "--name", "n1"])
+        defer { daemon.stop() }
+        let body = #"{"host":"10.0.0.1","port":80}"#
+        XCTAssertEqual(try http("PUT", daemon.port, "/svc/a", body: body).status, 201)
+        let index = try XCTUnwrap(try http("GET", daemon.port, "/svc").header("x-rarangi-index"))
+        let watcher = try RawConnection(port: daemon.port)
+        try watcher.send("GET /svc?index=\(index)&wait=20s HTTP/1.1\r\nHost: x\r\n\r\n")
+        usleep(200_000)
+        // The same body held: it takes the registration over (the index does not
+        // move); the holder resets at once, so the stream's first flush fails.
+        var holder: RawConnection? = try RawConnection(port: daemon.port)
+        try holder!.send("PUT /svc/a?hold HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        var lingerOff = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(holder!.fd, SOL_SOCKET, SO_LINGER, &lingerOff, socklen_t(MemoryLayout<linger>.size))
+        holder = nil  // closes with a reset
+        let answer = try watcher.readResponse()
+        XCTAssertEqual(answer.status, 200)
+        XCTAssertEqual(answer.text, "{}")
+        XCTAssertNotEqual(answer.header("x-rarangi-index"), index)
+        XCTAssertEqual(try watcher.request("GET", "/_status").status, 200, "the watcher's connection still answers")
+    }
+}
