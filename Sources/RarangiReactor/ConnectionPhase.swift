@@ -5,6 +5,7 @@ import RarangiCore
 /// legal transitions are tested without any.
 ///
 ///     http ─┬─> parked ──> http          (a blocking query is answered)
+///           ├─> blocked ──> http         (its unsent answers drained)
 ///           ├─> held                     (a held registration's stream)
 ///           ├─> peer                     (an accepted `GET /_peer` upgrade)
 ///           └─> closing ──> draining     (the last response, then a lingering close)
@@ -15,6 +16,10 @@ enum ConnectionPhase: Equatable {
     case http
     /// A blocking query is parked in the core; pipelined input waits behind it.
     case parked
+    /// The client does not read its answers: unsent output is over the cap,
+    /// so no more requests are read or parsed until it drains (a client that
+    /// pipelines without reading cannot grow the daemon without bound).
+    case blocked
     /// The connection holds a registration: the response is a stream the
     /// daemon pings; input is read only to notice the close.
     case held(lastPingMs: Int64, http11: Bool)
@@ -38,8 +43,9 @@ enum ConnectionPhase: Equatable {
         switch (self, next) {
         case (.closed, _): return false
         case (_, .closed): return true
-        case (.http, .parked), (.http, .held), (.http, .peer), (.http, .closing): return true
+        case (.http, .parked), (.http, .held), (.http, .peer), (.http, .closing), (.http, .blocked): return true
         case (.parked, .http), (.parked, .closing): return true
+        case (.blocked, .http): return true
         case (.held, .held): return true
         case let (.peerConnecting(a), .peerUpgrading(b)): return a == b
         case let (.peerUpgrading(a), .peer(b)): return a == b

@@ -29,7 +29,7 @@ extension Daemon {
         case .peerUpgrading, .peer:
             conn.bytesIn += n
             scratch.withUnsafeBufferPointer { p in peerRead(conn, UnsafeBufferPointer(rebasing: p[0..<n])) }
-        case .held, .closing, .draining, .closed, .peerConnecting:
+        case .held, .closing, .draining, .closed, .peerConnecting, .blocked:
             // A held stream's input only shows the close; a closing one's is not read.
             break
         }
@@ -82,11 +82,30 @@ extension Daemon {
     func keepUnparsed(_ conn: Connection, _ rest: ArraySlice<UInt8>) {
         guard !rest.isEmpty else { return }
         switch conn.phase {
-        case .http, .parked:
+        case .http, .parked, .blocked:
             conn.input.append(contentsOf: rest)
             if conn.phase == .parked, conn.input.count > Daemon.maxParkedInput { closeConnection(conn) }
         default:
             break
+        }
+    }
+
+    /// Parses what was received while the connection did not read requests
+    /// (behind a parked query, or while its answers were backed up).
+    func resumeParsing() {
+        while !turn.resumed.isEmpty {
+            let batch = turn.resumed
+            turn.resumed.removeAll()
+            for conn in batch where conn.phase.readsRequests && !conn.input.isEmpty {
+                let input = conn.input
+                conn.input = []
+                let used = input.withUnsafeBufferPointer { handleInput(conn, $0) }
+                // Input that arrived meanwhile went behind this: keep the order.
+                let arrived = conn.input
+                conn.input = []
+                keepUnparsed(conn, input[used...])
+                keepUnparsed(conn, arrived[...])
+            }
         }
     }
 
@@ -95,6 +114,10 @@ extension Daemon {
     func handleInput(_ conn: Connection, _ buf: UnsafeBufferPointer<UInt8>) -> Int {
         var offset = 0
         while conn.phase.readsRequests {
+            if conn.backlog > Daemon.maxClientBacklog {
+                block(conn)
+                return offset
+            }
             switch conn.parser.parse(UnsafeBufferPointer(rebasing: buf[offset...])) {
             case .needMore:
                 return offset
@@ -167,6 +190,20 @@ extension Daemon {
             conn.writeArmed = false
         }
         if conn.phase == .closing { startDraining(conn) }
+        if conn.phase == .blocked { unblock(conn) }
+    }
+
+    /// The client's unsent answers are over the cap: stop reading its requests.
+    private func block(_ conn: Connection) {
+        conn.enter(.blocked)
+        event_del(conn.readEvent)
+    }
+
+    /// Its answers drained: read again, and parse what was already received.
+    private func unblock(_ conn: Connection) {
+        conn.enter(.http)
+        event_add(conn.readEvent, nil)
+        if !conn.input.isEmpty { turn.resumed.append(conn) }
     }
 
     /// Everything is written: shut our side and drop input until the client
@@ -228,7 +265,8 @@ extension Daemon {
                 }
             case let .held(last, http11):
                 if t - last >= Daemon.pingIntervalMs { ping(conn, http11: http11, now: t) }
-            case .closing:
+            case .closing, .blocked:
+                // Nothing written for the idle timeout: the client stopped reading.
                 if t - conn.lastActivity >= options.idleTimeoutMs { closeConnection(conn) }
             case .draining:
                 if t - conn.lastActivity >= Daemon.drainMs { closeConnection(conn) }

@@ -16,6 +16,9 @@ extension Daemon {
     static let heldUserTimeoutMs: Int32 = 5000
     /// Pipelined input buffered behind a parked query before the connection is closed.
     static let maxParkedInput = 65536
+    /// Unsent answers to one client above which its further requests wait
+    /// (are neither read nor parsed) until they drain.
+    static let maxClientBacklog = 1 << 20
 
     /// `.stream`: starts the stream of a held registration on `conn`. Input
     /// is left alone (this runs while `handleInput` reads it): the reader
@@ -45,25 +48,7 @@ extension Daemon {
     func unpark(_ conn: Connection) {
         conn.enter(.http)
         conn.lastActivity = now.ms
-        if !conn.input.isEmpty { turn.unparked.append(conn) }
-    }
-
-    /// Parses what was pipelined behind answered blocking queries.
-    func resumeUnparked() {
-        while !turn.unparked.isEmpty {
-            let batch = turn.unparked
-            turn.unparked.removeAll()
-            for conn in batch where conn.phase.readsRequests && !conn.input.isEmpty {
-                let input = conn.input
-                conn.input = []
-                let used = input.withUnsafeBufferPointer { handleInput(conn, $0) }
-                // Input that arrived meanwhile went behind this: keep the order.
-                let arrived = conn.input
-                conn.input = []
-                keepUnparsed(conn, input[used...])
-                keepUnparsed(conn, arrived[...])
-            }
-        }
+        if !conn.input.isEmpty { turn.resumed.append(conn) }
     }
 
     /// On shutdown, held registrations are released first and the answers

@@ -195,16 +195,18 @@ public final class Daemon {
     // MARK: the end of a turn
 
     func afterTurn() {
-        resumeUnparked()
-        flushDirty()
-        // Backlog changes seen while flushing reach the core now; what it
-        // sends in answer is flushed in the same turn.
-        while !turn.backlogChanges.isEmpty {
-            let changes = turn.backlogChanges
-            turn.backlogChanges.removeAll()
-            for (link, slow) in changes { apply(.peerBacklog(link, slow: slow)) }
+        repeat {
+            resumeParsing()
             flushDirty()
-        }
+            // Backlog changes seen while flushing reach the core now; what it
+            // sends in answer is flushed in the same turn.
+            while !turn.backlogChanges.isEmpty {
+                let changes = turn.backlogChanges
+                turn.backlogChanges.removeAll()
+                for (link, slow) in changes { apply(.peerBacklog(link, slow: slow)) }
+                flushDirty()
+            }
+        } while !turn.resumed.isEmpty
         for conn in turn.toFree { free(conn) }
         turn.toFree.removeAll(keepingCapacity: true)
         armDeadline()

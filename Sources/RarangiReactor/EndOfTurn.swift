@@ -11,8 +11,9 @@ struct EndOfTurn {
     var backlogChanges: [(LinkID, Bool)] = []
     /// Connections closed this turn, freed after it.
     var toFree: [Connection] = []
-    /// Connections whose blocking query was answered, with pipelined input to parse.
-    var unparked: [Connection] = []
+    /// Connections that read requests again (a blocking query answered, a
+    /// backlog drained) with input already received to parse.
+    var resumed: [Connection] = []
 }
 
 /// Inputs for the core. An input that executing effects produces (a link

@@ -16,6 +16,15 @@ final class ConnectionPhaseTests: XCTestCase {
         XCTAssertTrue(ConnectionPhase.parked.allows(.http))
         XCTAssertTrue(ConnectionPhase.parked.allows(.closing))
         XCTAssertTrue(ConnectionPhase.closing.allows(.draining))
+        XCTAssertTrue(http.allows(.blocked))
+        XCTAssertTrue(ConnectionPhase.blocked.allows(.http))
+        XCTAssertFalse(ConnectionPhase.blocked.allows(.parked), "a blocked connection parses nothing")
+    }
+
+    func test_aBlockedConnection_writesButNeitherReadsRequestsNorTakesAnswers() {
+        XCTAssertTrue(ConnectionPhase.blocked.writes)
+        XCTAssertFalse(ConnectionPhase.blocked.readsRequests)
+        XCTAssertFalse(ConnectionPhase.blocked.awaitsReply)
     }
 
     func test_aHeldStream_neverReadsRequestsAgain_norParks() {
@@ -41,7 +50,7 @@ final class ConnectionPhaseTests: XCTestCase {
     }
 
     func test_everyPhaseCloses_andNothingFollowsClosed() {
-        let all: [ConnectionPhase] = [.http, .parked, .held(lastPingMs: 0, http11: false), .peerConnecting(link),
+        let all: [ConnectionPhase] = [.http, .parked, .blocked, .held(lastPingMs: 0, http11: false), .peerConnecting(link),
                                       .peerUpgrading(link), .peer(link), .closing, .draining]
         for phase in all {
             XCTAssertTrue(phase.allows(.closed), "\(phase)")
@@ -54,7 +63,7 @@ final class ConnectionPhaseTests: XCTestCase {
     }
 
     func test_onlyAnHTTPConnectionReadsRequests_andOnlyItOrAParkedOneAwaitsAReply() {
-        let all: [ConnectionPhase] = [.http, .parked, .held(lastPingMs: 0, http11: false), .peerConnecting(link),
+        let all: [ConnectionPhase] = [.http, .parked, .blocked, .held(lastPingMs: 0, http11: false), .peerConnecting(link),
                                       .peerUpgrading(link), .peer(link), .closing, .draining, .closed]
         XCTAssertEqual(all.filter(\.readsRequests), [.http])
         XCTAssertEqual(all.filter(\.awaitsReply), [.http, .parked])
