@@ -36,6 +36,13 @@ extension Node {
         case .up:
             break
         }
+        // Liveness is by life, not by name: a restarted daemon's hello ends
+        // its previous life here at once, and the digest carries it on.
+        if !liveness.keepsOut(h.name, generation: h.generation), registry.noteLife(h.name, generation: h.generation) {
+            effects.append(.log(LogEvent(.info, "life_ended", [("origin", h.name), ("new_generation", "\(h.generation)"),
+                                                              ("reason", "restarted")])))
+            liveness.originsChanged()
+        }
         liveness.linksChanged()
         if config.master {
             membership.ownEntryChanged()
@@ -57,6 +64,32 @@ extension Node {
             recomputePartition(now: now, effects: &effects)
         }
         links.down(id, reason: reason, now: now.ms, master: config.master, effects: &effects)
+    }
+
+    /// A peer remembers a life of this daemon's name at `generation` or
+    /// later (the clock went back across a restart, or two starts fell in
+    /// one millisecond): this life takes a generation above it, so peers
+    /// order its writes after the old life's instead of ignoring them.
+    /// A life raises itself once: needing it again means another running
+    /// daemon has this name, which no generation can fix.
+    mutating func outlive(_ generation: UInt64, effects: inout [Effect]) {
+        guard generation >= config.generation else { return }
+        guard !raisedGeneration else {
+            if !reportedDuplicateName {
+                reportedDuplicateName = true
+                effects.append(.log(LogEvent(.error, "duplicate_name", [("name", config.name), ("generation", "\(config.generation)"),
+                                                                         ("other_generation", "\(generation)"),
+                                                                         ("action", "give every daemon a unique --name")])))
+            }
+            return
+        }
+        raisedGeneration = true
+        let old = config.generation
+        config.generation = generation + 1
+        registry.raiseOwnGeneration(to: config.generation)
+        membership.ownEntryChanged()
+        effects.append(.log(LogEvent(.warn, "generation_raised", [("old", "\(old)"), ("new", "\(config.generation)"),
+                                                                   ("reason", "a peer remembers a newer life of this name")])))
     }
 
     /// Cuts a link (protocol error, silence, refusal).

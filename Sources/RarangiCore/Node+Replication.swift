@@ -25,6 +25,9 @@ extension Node {
             received(batches, from: id, peer: peer, now: now, effects: &effects)
         case let .masters(entries):
             var changed = false
+            for e in entries where e.name == config.name && e.generation > config.generation {
+                outlive(e.generation, effects: &effects)
+            }
             for e in entries where e.name != config.name {
                 if membership.merge(e) { changed = true }
             }
@@ -45,6 +48,9 @@ extension Node {
                                    effects: inout [Effect]) {
         var relay: [RecordBatch] = []
         let trusted = peer.master && !config.master
+        for b in batches where b.origin == config.name && b.generation > config.generation {
+            outlive(b.generation, effects: &effects)
+        }
         for b in batches where b.origin != config.name {
             if case .deathNotice = b.mode {
                 // A master's verdict that an origin is dead (leaves follow their masters).
@@ -75,6 +81,9 @@ extension Node {
         var verdicts: [RecordBatch] = []
         let peerMaster = links[id]?.peer?.master
         let trusted = peerMaster == true && !config.master
+        for e in entries where e.name == config.name && e.generation > config.generation {
+            outlive(e.generation, effects: &effects)
+        }
         for e in entries where e.name != config.name {
             if !trusted, liveness.keepsOut(e.name, generation: e.generation) {
                 if config.master, !isStale, peerMaster == false {

@@ -26,6 +26,10 @@ public struct Node {
     var pulls = PullsInFlight()
     /// When the next gossip round is due (nil until the first link exists).
     var nextGossipAt: Int64?
+    /// This life raised its generation above one a peer remembered (once only).
+    var raisedGeneration = false
+    /// A second daemon with this name was reported.
+    var reportedDuplicateName = false
 
     /// Creates a node with an empty catalogue; `seed` feeds the jitter of
     /// reconnect back-off (the daemon draws it from the kernel, the

@@ -66,6 +66,24 @@ public struct Replica {
         return id
     }
 
+    /// A life of origin `name` was announced (its hello): an older life held
+    /// ends at once, records and all; an origin not held yet is added, so the
+    /// life travels on in the digest. True when an older life ended.
+    mutating func noteLife(_ name: String, generation: UInt64) -> Bool {
+        let older = originIDs[name].flatMap { origins[Int($0)] }.map { $0.generation < generation } ?? false
+        _ = origin(name, generation: generation)
+        return older
+    }
+
+    /// This daemon's own life takes a higher generation (a peer remembers a
+    /// newer life of this name: the clock went back across a restart). Its
+    /// records stay; peers take them as the new life's.
+    mutating func raiseOwnGeneration(to generation: UInt64) {
+        precondition(generation > origins[Int(selfID)]!.generation, "a life's generation never goes back")
+        origins[Int(selfID)]!.generation = generation
+        cachedHash = nil
+    }
+
     /// Forgets an origin and every record it holds (it is dead, H7).
     mutating func purge(_ id: Int32) {
         guard id != selfID, let state = origins[Int(id)] else { return }
@@ -285,17 +303,18 @@ public struct Replica {
     /// The services whose view changed since the last call (for watchers).
     mutating func takeChangedServices() -> Set<String> { view.takeChangedServices() }
 
-    /// Every origin's position.
+    /// Every origin's position, lives that wrote nothing included: a
+    /// restarted daemon's new life travels with the digests even before it
+    /// writes, and ends its old life wherever it arrives.
     var digest: [DigestEntry] {
         origins.compactMap { $0.map { DigestEntry(name: $0.name, generation: $0.generation, version: $0.watermark) } }
-            .filter { $0.version > 0 }
     }
 
     /// The XOR of every origin's hash; equal digests mean equal positions.
     mutating func digestHash() -> UInt64 {
         if let h = cachedHash { return h }
         var h: UInt64 = 0
-        for case let o? in origins where o.watermark > 0 { h ^= o.hash }
+        for case let o? in origins { h ^= o.hash }
         cachedHash = h
         return h
     }

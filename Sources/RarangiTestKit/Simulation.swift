@@ -107,6 +107,10 @@ public final class Simulation {
         rearm(i)
     }
 
+    /// Steps host `i`'s wall clock by `ms` (negative: back), as an NTP
+    /// correction or an operator would; virtual (monotonic) time goes on.
+    public func stepClock(_ i: Int, byMs ms: Int64) { hosts[i].skewMs += ms }
+
     /// Kills host `i` like `kill -9`: its peers see their connections close.
     public func crash(_ i: Int) {
         guard hosts[i].node != nil else { return }

@@ -240,6 +240,14 @@ struct Registry {
     /// Forgets a dead origin and every record it holds.
     mutating func purge(_ id: Int32) { replica.purge(id) }
 
+    /// A peer's life was announced: an older life of the name ends at once.
+    mutating func noteLife(_ name: String, generation: UInt64) -> Bool {
+        replica.noteLife(name, generation: generation)
+    }
+
+    /// This daemon's own life takes a higher generation.
+    mutating func raiseOwnGeneration(to generation: UInt64) { replica.raiseOwnGeneration(to: generation) }
+
     /// The hash over every origin's position (cached by the replica).
     mutating func digestHash() -> UInt64 { replica.digestHash() }
 
