@@ -50,51 +50,71 @@ CUT_TYPES = ("pair", "group", "isolate", "split", "long")
 
 
 class Model:
-    """Reachability over time, from the fault record, on a grid of STEP seconds."""
+    """Reachability over time, from the fault record, on a grid of STEP seconds.
+
+    Two views: `sure` (a cell counts as connected only when every end was up
+    and no cut touched the link during the whole cell, and only after the
+    reconnect allowance that follows a break) decides what a daemon must
+    have learned; `raw` (a cell counts as disconnected only when a cut or a
+    death covered all of it) decides what a daemon must have purged."""
 
     def __init__(self, rec):
+        import math
         self.rec = rec
         self.names = rec["names"]
         self.horizon = rec["now"] + 1
         self.n = int(self.horizon / STEP) + 2
         self.P, self.OT = bounds(rec)
-        up = {x: [False] * self.n for x in self.names}
+        n = self.n
+        heal = rec.get("final_heal") or rec["now"]
+        up_sure = {x: [False] * n for x in self.names}
+        up_any = {x: [False] * n for x in self.names}
         for life in rec["lives"]:
-            a = max(0, self.idx(life["ready"] if life["ready"] is not None else life["start"]))
-            b = self.n if life["end"] is None else self.idx(life["end"])
-            for i in range(a, b):
-                up[life["name"]][i] = True
-        self.up = up
+            r = life["ready"] if life["ready"] is not None else life["start"]
+            e = life["end"] if life["end"] is not None else self.horizon + 10
+            for i in range(max(0, math.ceil(r / STEP)), min(n, math.floor(e / STEP))):
+                up_sure[life["name"]][i] = True
+            for i in range(max(0, math.floor(r / STEP)), min(n, math.ceil(e / STEP))):
+                up_any[life["name"]][i] = True
+        self.up = up_sure
         cut = {}
         for f in rec["faults"]:
             if f["type"] in CUT_TYPES and f.get("start") is not None:
-                end = f["end"] if f.get("end") is not None else (rec.get("final_heal") or rec["now"])
+                end = f["end"] if f.get("end") is not None else heal
                 for a, b in f["pairs"]:
                     cut.setdefault(tuple(sorted((a, b))), []).append((f["start"], end))
-        self.usable = {}
+        sure, raw = {}, {}
         for a, b in (tuple(e) for e in rec["edges"]):
-            raw = [up[a][i] and up[b][i] for i in range(self.n)]
+            ok = [up_sure[a][i] and up_sure[b][i] for i in range(n)]
+            rw = [up_any[a][i] and up_any[b][i] for i in range(n)]
             for s, e in cut.get((a, b), []):
-                for i in range(self.idx(s), min(self.n, self.idx(e) + 1)):
-                    raw[i] = False
-            ok = raw[:]
+                for i in range(max(0, math.floor(s / STEP)), min(n, math.ceil(e / STEP))):
+                    ok[i] = False
+                for i in range(max(0, math.ceil(s / STEP)), min(n, math.floor(e / STEP))):
+                    rw[i] = False
+            broken = ok[:]
             i = 0
-            while i < self.n:
-                if raw[i]:
+            while i < n:
+                if broken[i]:
                     i += 1
                     continue
                 j = i
-                while j < self.n and not raw[j]:
+                while j < n and not broken[j]:
                     j += 1
-                if i > 0 and j < self.n:  # a break followed by a restore
-                    extra = int(allowance((j - i) * STEP) / STEP)
-                    for k in range(j, min(self.n, j + extra)):
+                if i > 0 and j < n:  # a break followed by a restore: the reconnect back-off
+                    extra = int(math.ceil(allowance((j - i) * STEP) / STEP))
+                    for k in range(j, min(n, j + extra)):
                         ok[k] = False
                 i = j
-            self.usable[(a, b)] = ok
-        # Components per grid point.
-        self.comp = []
-        adj_edges = list(self.usable.items())
+            sure[(a, b)], raw[(a, b)] = ok, rw
+        self.usable = sure
+        self.comp = self.components(sure, up_sure)
+        self.comp_raw = self.components(raw, up_any)
+        self._last = {}
+
+    def components(self, edges, up):
+        out = []
+        items = list(edges.items())
         for i in range(self.n):
             parent = {x: x for x in self.names}
 
@@ -103,26 +123,26 @@ class Model:
                     parent[x] = parent[parent[x]]
                     x = parent[x]
                 return x
-            for (a, b), ok in adj_edges:
+            for (a, b), ok in items:
                 if ok[i]:
                     parent[find(a)] = find(b)
-            self.comp.append({x: (find(x) if up[x][i] else None) for x in self.names})
-        self._last = {}
+            out.append({x: (find(x) if up[x][i] else None) for x in self.names})
+        return out
 
     def idx(self, t):
         return max(0, min(self.n - 1, int(t / STEP)))
 
-    def reach_at(self, d, s, i):
-        c = self.comp[i]
+    def reach_at(self, d, s, i, raw=False):
+        c = (self.comp_raw if raw else self.comp)[i]
         return c[d] is not None and c[d] == c[s]
 
-    def last_arrays(self, d, s):
-        key = (d, s)
+    def last_arrays(self, d, s, raw=False):
+        key = (d, s, raw)
         if key not in self._last:
             bad, good = [-1e9] * self.n, [-1e9] * self.n
             lb, lg = -1e9, -1e9
             for i in range(self.n):
-                if self.reach_at(d, s, i):
+                if self.reach_at(d, s, i, raw):
                     lg = i * STEP
                 else:
                     lb = i * STEP
@@ -136,8 +156,8 @@ class Model:
         return bad[self.idx(b)] < a - 1e-9 and a >= 0
 
     def unreachable_for(self, d, s, t):
-        """How long d has not reached s, up to t."""
-        _, good = self.last_arrays(d, s)
+        """How long d surely has not reached s (cut off or s down), up to t."""
+        _, good = self.last_arrays(d, s, raw=True)
         return t - good[self.idx(t)]
 
     def first_learn(self, d, s, t0):
@@ -170,8 +190,14 @@ def analyse(rec):
     learn_memo = {}
     viol = {}  # (kind, uid, daemon) -> list of [t, t1]
     ticks = rec["ticks"]
+    fresh_since = {}  # daemon -> since when it has answered not stale, in this life
     for tick in ticks:
         t, t1 = tick["t"], tick["t1"]
+        for d, obs in tick["d"].items():
+            if obs["ok"] and not obs["stale"] and (d not in fresh_since or fresh_since[d][1] != obs.get("gen")):
+                fresh_since[d] = (t, obs.get("gen"))
+            elif not obs["ok"] or obs["stale"]:
+                fresh_since.pop(d, None)
         live_keys = {}
         for r in regs.values():
             if live_at(r, t) and (r["end"] is None or r["end"] > t1):
@@ -200,7 +226,10 @@ def analyse(rec):
                     learn_memo[mk] = m.first_learn(d, src, r["end"])
                 fl = learn_memo[mk]
                 learned = fl is not None and t >= fl + P
-                purged = m.unreachable_for(d, r["origin"], t) >= OT + P
+                # The majority side purges an origin unreachable for the origin timeout: it
+                # must be gone OT + P after both the cut-off and this daemon's last turn stale.
+                cutoff = min(m.unreachable_for(d, r["origin"], t), t - fresh_since[d][0])
+                purged = cutoff >= OT + P
                 if learned or purged:
                     viol.setdefault(("ghost", uid, d), []).append([t, t1])
             # Losses.
