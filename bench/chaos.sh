@@ -6,6 +6,9 @@
 # and look up. Prints one table (registrations checked, faults, lost, ghosts,
 # longest ghost/loss/staleness, convergence after the last heal) and every
 # violation; exits 1 when any was found or convergence failed. Needs root.
+# The faults end 25 s before --duration; the run then waits for convergence
+# (at most its bound + 5 s), so the default run takes about 100 s; the
+# whole run is bounded by --duration + 180 s.
 # Usage: bench/chaos.sh [--duration SECONDS] [--seed N] [--faults all|none] [--keep] [--no-build]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +20,7 @@ while (($#)); do
     --faults) faults=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
