@@ -156,12 +156,3 @@ public enum FlagParser {
         }
     }
 }
-
-extension Names {
-    /// Whether `s` can name a daemon or cluster (it appears in headers and logs).
-    static func isNodeName(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.count <= 63 && s.utf8.allSatisfy {
-            ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 || $0 == 46
-        }
-    }
-}

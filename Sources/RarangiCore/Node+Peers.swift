@@ -13,6 +13,12 @@ extension Node {
     /// A frame from a peer: the hello first, then anything else (see `Node+Replication`).
     mutating func peerMessage(_ id: LinkID, _ message: PeerMessage, now: Instant, effects: inout [Effect]) {
         guard let link = links.heard(id, now: now.ms) else { return }
+        if let problem = PeerInput.problem(in: message, nowWallMs: now.wallMs) {
+            effects.append(.log(LogEvent(.warn, "peer_invalid", [("link", id.description), ("peer", link.peer?.name ?? "-"),
+                                                                  ("problem", problem)])))
+            cut(id, reason: "invalid_input", now: now, effects: &effects)
+            return
+        }
         if case let .hello(h) = message {
             received(hello: h, on: id, now: now, effects: &effects)
             return

@@ -38,4 +38,12 @@ public enum Names {
     @inline(__always) static func isAlnum(_ b: UInt8) -> Bool {
         (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
     }
+
+    /// Whether `s` can name a daemon or cluster (it appears in headers and
+    /// logs): 1 to 63 letters, digits, '-', '_' or '.'.
+    public static func isNodeName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 63 && s.utf8.allSatisfy {
+            ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 || $0 == 46
+        }
+    }
 }

@@ -1,0 +1,66 @@
+import RarangiCore
+import RarangiWire
+import XCTest
+
+/// Everything a peer sends is checked whole before it touches state: a bad
+/// frame is refused, its link cut, nothing of it applied, and the daemon's
+/// own writes go on as before.
+final class PeerInputTests: XCTestCase {
+    let link = LinkID(LinkID.inboundBit | 1)
+    let wall: Int64 = 1_800_000_000_000
+
+    func connected() -> Node {
+        var node = Node(config: NodeConfig(environment: "testing", name: "a"))
+        _ = node.handle(.peerConnected(link, host: ""), now: Instant(ms: 0, wallMs: wall))
+        _ = node.handle(.peerMessage(link, .hello(PeerHello(environment: "testing", cluster: "default", name: "p", generation: 1,
+                                                            master: false, host: "", port: 0))), now: Instant(ms: 0, wallMs: wall))
+        return node
+    }
+
+    func push(_ deltas: [Delta]) -> PeerMessage {
+        .records([RecordBatch(origin: "p", generation: 1, mode: .push(prev: 0), deltas: deltas)])
+    }
+
+    func put(_ service: String, _ id: String, _ body: String, version: UInt64) -> Delta {
+        Delta(service: service, id: id, version: version, kind: .put, body: Array(body.utf8))
+    }
+
+    func test_badFrames_areRefused_cutTheLink_andChangeNothing() {
+        let sane = UInt64(wall) << 16
+        let bad: [(String, PeerMessage)] = [
+            ("version 2^64-1", push([put("web", "i", "{}", version: .max)])),
+            ("version 2^62", push([put("web", "i", "{}", version: 1 << 62)])),
+            ("a day ahead", push([put("web", "i", "{}", version: UInt64(wall + 86_400_000) << 16)])),
+            ("a quote in a service name", push([put(#"a"b"#, "i", "{}", version: sane)])),
+            ("a body that is not JSON", push([put("web", "i", "]", version: sane)])),
+            ("a body that is not an object", push([put("web", "i", "[1]", version: sane)])),
+            ("a good delta before a bad one", push([put("web", "ok", "{}", version: sane), put("web", "x", "]", version: sane + 1)])),
+            ("an origin name with a space", .records([RecordBatch(origin: "p q", generation: 1, mode: .push(prev: 0),
+                                                                  deltas: [put("web", "i", "{}", version: sane)])])),
+        ]
+        for (what, message) in bad {
+            var node = connected()
+            let effects = node.handle(.peerMessage(link, message), now: Instant(ms: 1, wallMs: wall))
+            XCTAssertTrue(effects.contains { if case .closePeer(link) = $0 { return true } else { return false } }, what)
+            XCTAssertTrue(effects.contains { if case let .log(e) = $0 { return e.event == "peer_invalid" } else { return false } }, what)
+            XCTAssertEqual(node.catalogue.count, 0, what)
+            // The daemon's own writes still work, with versions from its own clock.
+            let reply = node.handle(.request(ConnectionID(1), .register(service: "web", id: "own", body: Array("{}".utf8), ttlSeconds: nil)),
+                                    now: Instant(ms: 2, wallMs: wall))
+            guard case let .reply(_, r)? = reply.first(where: { if case .reply = $0 { return true } else { return false } }) else {
+                return XCTFail("no reply: \(what)")
+            }
+            XCTAssertEqual(r.status, 201, what)
+            XCTAssertEqual(node.catalogue.count, 1, what)
+        }
+    }
+
+    func test_aGoodFrame_fromAPeerWhoseClockIsTenMinutesAhead_isTaken() {
+        var node = connected()
+        let ahead = UInt64(wall + 600_000) << 16
+        let effects = node.handle(.peerMessage(link, push([put("web", "i", #"{"host":"h"}"#, version: ahead)])),
+                                  now: Instant(ms: 1, wallMs: wall))
+        XCTAssertFalse(effects.contains { if case .closePeer = $0 { return true } else { return false } })
+        XCTAssertEqual(node.catalogue.count, 1)
+    }
+}
