@@ -256,7 +256,8 @@ public final class Simulation {
         case let .connected(c):
             guard let conn = conns[c], conn.open else { return }
             for end in conn.ends where end.host >= 0 && hosts[end.host].node != nil {
-                handle(end.host, .peerConnected(end.link, host: hosts[conn.ends[0].host].config.advertiseHost))
+                let from = conn.ends[0].host
+                handle(end.host, .peerConnected(end.link, host: from >= 0 ? hosts[from].config.advertiseHost : "crafted"))
             }
         case let .deliver(c, side, bytes):
             guard let conn = conns[c], conn.open else { return }
