@@ -175,7 +175,8 @@ public final class Checker {
             for (key, by) in servedBy where truths[key]!.uncertain && truths[key]!.live.isEmpty
                 && Set(by).count > 1 && t - oracle.lastChange(key, by: t) >= bounds.propagationMs {
                 report(.convergence, sim.hosts.indices.first { sim.isUp($0) } ?? 0, key,
-                       "concurrent DELETE and PUT: daemons disagree after every fault healed")
+                       "concurrent DELETE and PUT: daemons disagree after every fault healed; served by "
+                        + zip(sim.hosts.indices.filter { sim.isUp($0) }, by).filter(\.1).map { name($0.0) }.joined(separator: ","))
             }
         }
         checkStaleHeader(keys)

@@ -87,10 +87,12 @@ public enum Scenarios {
                              steps: skews(topo, &d) + workload(topo, &d, from: 0, until: 40_000, ops: 14))
     }
 
-    /// One master of a two-master cluster dies (for good, or for a long while).
+    /// One master of a two-master cluster dies (for good, or for a long
+    /// while): a single cluster (its two masters are all the masters there
+    /// are) or two. One failed daemon is survived (MISSION D6).
     public static let twoMasterClusterLosesAMaster: Generator = { seed in
         var d = Draw(seed, 2)
-        let topo = SimTopology(clusters: 2, leaves: 3)
+        let topo = d.chance(0.5) ? SimTopology(clusters: 1, leaves: 5) : SimTopology(clusters: 2, leaves: 3)
         let victim = d.pick(topo.masters)
         let at = d.int(8_000...15_000)
         let steps = skews(topo, &d) + workload(topo, &d, from: 0, until: 50_000, ops: 14)
@@ -157,14 +159,23 @@ public enum Scenarios {
     }
 
     /// A daemon holding registrations is killed and restarted under the
-    /// same name with its state lost; its clients register again.
+    /// same name with its state lost; its clients register again, or not.
     public static let killRestartSameName: Generator = { seed in
         var d = Draw(seed, 7)
         let topo = SimTopology(clusters: 2, leaves: 3)
         let victim = d.chance(0.7) ? d.pick(topo.leaves) : d.pick(topo.masters)
         let at = d.int(10_000...15_000)
         var steps = skews(topo, &d) + workload(topo, &d, from: 0, until: 45_000, ops: 12)
-        steps.append(Step(at: 1_000, .heartbeat(victim, d.pick(keyPool), ttlMs: 5000, everyMs: 1500, forMs: 40_000)))
+        // Its client comes back after the restart, or not (then the new life writes nothing).
+        let comesBack = d.chance(0.5)
+        steps = steps.filter { s in
+            switch s.action {
+            case let .heartbeat(i, _, _, _, _), let .put(i, _, _), let .hold(i, _, _): return i != victim || comesBack || s.at < at
+            default: return true
+            }
+        }
+        steps.append(Step(at: 1_000, .heartbeat(victim, d.pick(keyPool), ttlMs: 5000, everyMs: 1500,
+                                                forMs: comesBack ? 40_000 : at - 1_000 - 200)))
         steps.append(Step(at: 2_000, .hold(victim, d.pick(keyPool), forMs: nil)))
         steps.append(Step(at: at, .kill(victim, forMs: d.int(300...5_000), clockStepMs: 0)))
         return FaultSchedule(scenario: "kill-restart-same-name", seed: seed, topology: topo, steps: steps)
