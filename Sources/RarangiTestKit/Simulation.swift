@@ -155,6 +155,17 @@ public final class Simulation {
     /// Whether host `i` is running.
     public func isUp(_ i: Int) -> Bool { hosts[i].node != nil }
 
+    /// Host `i`'s catalogue, nil while it is down (read in place: no copy of the host).
+    public func catalogue(_ i: Int) -> Catalogue? { hosts[i].node?.catalogue }
+    /// Host `i`'s replicated store, nil while it is down.
+    public func replica(_ i: Int) -> Replica? { hosts[i].node?.replica }
+    /// Whether host `i` is up and stale.
+    public func isStale(_ i: Int) -> Bool { hosts[i].node?.isStale == true }
+    /// Host `i`'s life: how many times it has been started.
+    public func life(_ i: Int) -> Int { hosts[i].life }
+    /// Host `i`'s name.
+    public func name(_ i: Int) -> String { hosts[i].config.name }
+
     /// Steps host `i`'s wall clock to `skewMs` off virtual time (monotonic time is untouched).
     public func setSkew(_ i: Int, _ skewMs: Int64) { hosts[i].skewMs = skewMs }
 
