@@ -137,9 +137,7 @@ public final class Checker {
                 var requiredSince: Int64?
                 for (r, since) in k.live {
                     let from: Int64?
-                    if r.origin == i {
-                        from = since
-                    } else if let reached = oracle.reach.reachedSince(i, r.origin) {
+                    if let reached = oracle.reach.reachedSince(i, r.origin) {
                         from = max(since, reached) + bounds.lossMs + slowAllowance
                     } else {
                         from = nil

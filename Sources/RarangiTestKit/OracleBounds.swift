@@ -20,7 +20,7 @@ import RarangiCore
 ///   delays (digest, full digest, pull, records on each of 3 hops).
 /// - loss: a live registration is served by every daemon that reached its
 ///   origin over usable links (up for A of their last gap) for U + P.
-///   Its origin serves it at once.
+///   Its origin too (a DELETE from elsewhere may hide it until a refresh).
 /// - ghost: an ended registration is gone from every daemon not stale —
 ///   and fresh for the grace U + P — within O + L + P + 2G of its end (the
 ///   origin's removal travels P; a dead origin is noticed within L, purged

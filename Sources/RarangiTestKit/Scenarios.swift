@@ -33,7 +33,8 @@ public enum Scenarios {
         ("kill-restart-same-name", killRestartSameName),
         ("clock-stepped-back-at-restart", clockSteppedBackAtRestart),
         ("delete-races-reregistration", deleteRacesReregistration),
-        ("lying-peer", lyingPeer),
+        ("lying-peer-versions", lyingPeerVersions),
+        ("lying-peer-oversized", lyingPeerOversized),
         ("flapping-and-slow-links", flappingAndSlowLinks),
         ("random-mix", randomMix),
     ]
@@ -143,14 +144,15 @@ public enum Scenarios {
         return FaultSchedule(scenario: "master-restarted-alone", seed: seed, topology: topo, steps: steps)
     }
 
-    /// A partition longer than the tombstone lifetime (60 s), with DELETEs,
-    /// expiries and closed holds on both sides during it.
+    /// A partition longer than the tombstone lifetime (60 s) between a
+    /// strict majority (two clusters) and a minority (the third), with
+    /// DELETEs, expiries and closed holds on both sides during it.
     public static let partitionLongerThanTombstones: Generator = { seed in
         var d = Draw(seed, 6)
-        let topo = SimTopology(clusters: 2, leaves: 3)
+        let topo = SimTopology(clusters: 3, leaves: 2)
         let cutAt = d.int(8_000...12_000), len = OracleBounds().tombstoneMs + d.int(5_000...30_000)
-        let byCluster = d.chance(0.6)
-        let g = groups(topo) { i in byCluster ? topo.daemons[i].cluster : (topo.daemons[i].master ? i % 2 : topo.daemons[i].cluster) }
+        let minority = d.int(0..<3)
+        let g = groups(topo) { topo.daemons[$0].cluster == minority ? 1 : 0 }
         let steps = skews(topo, &d) + workload(topo, &d, from: 0, until: cutAt + 5_000, ops: 10)
             + workload(topo, &d, from: cutAt + 5_000, until: cutAt + len, ops: 10) + [
                 Step(at: cutAt, .partition(groups: g, forMs: len)),
@@ -197,40 +199,51 @@ public enum Scenarios {
 
     /// Under ±10 min skews, a DELETE at one daemon and a re-registration of
     /// the same instance at another, clearly before or after it (beyond the
-    /// race window), sometimes while the re-registering daemon is cut off alone.
+    /// race window), sometimes while the re-registering daemon's cluster is
+    /// cut off (a minority: three clusters).
     public static let deleteRacesReregistration: Generator = { seed in
         var d = Draw(seed, 9)
-        let topo = SimTopology(clusters: 2, leaves: 3)
+        let topo = SimTopology(clusters: 3, leaves: 2)
         let w = OracleBounds().raceWindowMs
         var steps = skews(topo, &d, p: 1.0)
-        steps += workload(topo, &d, from: 0, until: 40_000, ops: 8)
+        steps += workload(topo, &d, from: 0, until: 50_000, ops: 8)
         let key = d.pick(keyPool)
-        let x = d.pick(Array(0..<topo.count)), y = d.pick(Array(0..<topo.count).filter { $0 != x })
+        let x = d.pick(Array(0..<topo.count)), y = d.pick(Array(0..<topo.count).filter { topo.daemons[$0].cluster != topo.daemons[x].cluster })
         steps.append(Step(at: 1_000, .heartbeat(d.pick(Array(0..<topo.count)), key, ttlMs: 4000, everyMs: 1300, forMs: 12_000)))
-        let td = d.int(15_000...20_000)
+        let td = d.int(26_000...30_000)  // the re-registration before it starts after every link is up
         steps.append(Step(at: td, .delete(x, key)))
         let gap = w + d.int(1_000...8_000)
         let tp = d.chance(0.5) ? td + gap : td - gap
         steps.append(Step(at: tp, .heartbeat(y, key, ttlMs: 4000, everyMs: 1300, forMs: 30_000)))
         if d.chance(0.5) {
             let cutAt = min(td, tp) - 2_000
-            steps.append(Step(at: cutAt, .partition(groups: groups(topo) { $0 == y ? 1 : 0 },
+            steps.append(Step(at: cutAt, .partition(groups: groups(topo) { topo.daemons[$0].cluster == topo.daemons[y].cluster ? 1 : 0 },
                                                     forMs: abs(td - tp) + d.int(4_000...15_000))))
         }
         return FaultSchedule(scenario: "delete-races-reregistration", seed: seed, topology: topo, steps: steps)
     }
 
-    /// A peer that lies: versions out of range, an oversized frame, an
-    /// oversized pull; the victim keeps serving and writing afterwards.
-    public static let lyingPeer: Generator = { seed in
+    /// A peer that sends versions out of range (≥ 2^62); the victim keeps
+    /// serving and writing afterwards.
+    public static let lyingPeerVersions: Generator = { seed in
+        lyingPeer(seed, "lying-peer-versions", [.versionOutOfRange, .versionNearMax])
+    }
+
+    /// A peer that sends an oversized frame or an oversized pull; the victim
+    /// keeps serving and writing afterwards.
+    public static let lyingPeerOversized: Generator = { seed in
+        lyingPeer(seed, "lying-peer-oversized", [.oversizedFrame, .oversizedPull])
+    }
+
+    static func lyingPeer(_ seed: UInt64, _ name: String, _ lies: [Lie]) -> FaultSchedule {
         var d = Draw(seed, 10)
         let topo = SimTopology(clusters: 2, leaves: 3)
         let victim = d.pick(Array(0..<topo.count))
         let at = d.int(5_000...10_000)
         var steps = skews(topo, &d) + workload(topo, &d, from: 0, until: 35_000, ops: 10)
-        steps.append(Step(at: at, .lie(into: victim, d.pick(Lie.allCases))))
+        steps.append(Step(at: at, .lie(into: victim, d.pick(lies))))
         steps.append(Step(at: at + 2_000, .heartbeat(victim, d.pick(keyPool), ttlMs: 4000, everyMs: 1300, forMs: 20_000)))
-        return FaultSchedule(scenario: "lying-peer", seed: seed, topology: topo, steps: steps)
+        return FaultSchedule(scenario: name, seed: seed, topology: topo, steps: steps)
     }
 
     /// Links that flap and links that are slow.

@@ -133,7 +133,8 @@ final class OracleSimulationTests: XCTestCase {
     func test_killRestartSameName() throws { try run("kill-restart-same-name") }
     func test_clockSteppedBackAtRestart() throws { try run("clock-stepped-back-at-restart") }
     func test_deleteRacesReregistration() throws { try run("delete-races-reregistration") }
-    func test_lyingPeer() throws { try run("lying-peer") }
+    func test_lyingPeerVersions() throws { try run("lying-peer-versions") }
+    func test_lyingPeerOversized() throws { try run("lying-peer-oversized") }
     func test_flappingAndSlowLinks() throws { try run("flapping-and-slow-links") }
     func test_randomMix() throws { try run("random-mix") }
 }
