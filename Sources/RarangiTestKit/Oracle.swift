@@ -99,6 +99,9 @@ public final class Oracle {
     public private(set) var life: [Int]
     /// Each host's current generation.
     public private(set) var generation: [UInt64]
+    /// The latest DELETE of each instance: a registration made within the
+    /// race window after it is concurrent with it.
+    private var lastDelete: [Key: Int64] = [:]
 
     /// A truth for `topology`, every daemon up in its first life at time 0.
     /// `generations` are the daemons' first generations.
@@ -138,6 +141,7 @@ public final class Oracle {
         } else {
             r = Registration(key: key, origin: host, life: life[host], at: t)
             r.generation = generation[host]
+            if let td = lastDelete[key], t < td + bounds.raceWindowMs { r.deletedAt = td }
             registrations[key, default: []].append(r)
         }
         r.deadline = deadline
@@ -163,6 +167,7 @@ public final class Oracle {
     /// A DELETE at any daemon was answered 200: every registration of the
     /// instance last PUT before `t` ends.
     public func deleted(_ key: Key, at t: Int64) {
+        lastDelete[key] = t
         for r in registrations[key] ?? [] where r.naturalEnd(t) == nil {
             r.deletedAt = t
             r.certainSince = nil
