@@ -52,6 +52,12 @@ public struct Node {
     public var heldCount: Int { registry.held.count }
     /// How many blocking queries are parked.
     public var watcherCount: Int { registry.watches.count }
+    /// The last version this daemon's hybrid clock handed out or observed.
+    /// For the simulation: a version a peer sent must never carry it to
+    /// `versionLimit`, where the next local write would trap.
+    public var lastVersion: UInt64 { registry.lastVersion }
+    /// Versions at or above this are refused (see `OriginRecord`).
+    public static var versionLimit: UInt64 { OriginRecord.versionLimit }
 
     /// Sets the address peers are told to reach this daemon on, once the
     /// shell knows the port it bound.

@@ -357,6 +357,17 @@ public struct Replica {
     /// The names of the origins held.
     public var originNames: [String] { origins.compactMap { $0?.name }.sorted() }
 
+    /// The life (generation) of origin `name` held, if any (for status and the simulation's oracle).
+    public func generation(of name: String) -> UInt64? {
+        originIDs[name].flatMap { origins[Int($0)]?.generation }
+    }
+
+    /// Whether origin `name` holds a live record of `service`/`id` (for the simulation's oracle).
+    public func holdsLive(_ name: String, service: String, id: String) -> Bool {
+        guard let oid = originIDs[name], let o = origins[Int(oid)] else { return false }
+        return o.records[RecordKey(service: service, id: id)]?.kind == .put
+    }
+
     /// How many records origin `name` holds live.
     public func liveCount(of name: String) -> Int {
         originIDs[name].flatMap { origins[Int($0)]?.liveCount } ?? 0

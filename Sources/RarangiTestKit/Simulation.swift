@@ -30,6 +30,8 @@ public final class Simulation {
         /// Its wall clock's offset from virtual time (clock skew).
         public var skewMs: Int64
         var links: [LinkID: Int] = [:]
+        /// How many times it has been started (a restart begins a new life).
+        public internal(set) var life = 0
         var armed: Int64?
         var token: UInt64 = 0
         var nextInbound: UInt64 = 1
@@ -41,7 +43,13 @@ public final class Simulation {
         var ends: [(host: Int, link: LinkID)]
         var open = true
         var lastDelivery: [Int64] = [0, 0]
+        /// Opened by `craft`: side 0 is no daemon, its frames are crafted,
+        /// and a malformed one is handled as the reactor does (cut, not a crash).
+        var crafted = false
     }
+
+    /// The end of a crafted connection that is no daemon.
+    static let craftedHost = -1
 
     enum Event {
         case deadline(Int, UInt64)
@@ -67,6 +75,31 @@ public final class Simulation {
     public private(set) var traffic: [String: (count: Int, bytes: Int)] = [:]
     /// Count of log events by name.
     public private(set) var eventCounts: [String: Int] = [:]
+    /// Hosts whose hybrid clock reached `Node.versionLimit` (a peer's
+    /// out-of-range version poisoned it), with when. The simulation crashes
+    /// such a host at once: its next local write would trap, as the daemon
+    /// would on a precondition, and a trap would end the whole test run.
+    public private(set) var poisonings: [(host: Int, at: Int64)] = []
+    /// A test hook: return true to drop a frame from host `from` to host
+    /// `to` (the frame's type is its fifth byte). Nil: nothing is dropped.
+    public var dropFrame: ((_ from: Int, _ to: Int, _ frame: [UInt8]) -> Bool)?
+    /// Host pairs that cannot talk, whatever their groups (a cut link).
+    public private(set) var cutPairs: Set<Pair> = []
+    /// Extra one-way delay of a pair's messages (a slow link), ms.
+    public private(set) var extraDelay: [Pair: Int64] = [:]
+
+    /// An unordered pair of hosts.
+    public struct Pair: Hashable, Sendable {
+        /// The smaller host index.
+        public let a: Int
+        /// The larger host index.
+        public let b: Int
+        /// The pair of `x` and `y`, in either order.
+        public init(_ x: Int, _ y: Int) {
+            a = min(x, y)
+            b = max(x, y)
+        }
+    }
 
     private var rng: SplitMix64
     private var queue = EventQueue<Event>()
@@ -97,8 +130,11 @@ public final class Simulation {
 
     private func instant(_ i: Int) -> Instant { Instant(ms: now, wallMs: Simulation.epoch + now + hosts[i].skewMs) }
 
-    /// Starts (or restarts, with empty state and a new generation) host `i`.
-    public func start(_ i: Int) {
+    /// Starts (or restarts, with empty state and a new generation) host `i`;
+    /// `skewMs` sets its wall clock's offset first (a clock stepped at restart).
+    public func start(_ i: Int, skewMs: Int64? = nil) {
+        if let skewMs { hosts[i].skewMs = skewMs }
+        hosts[i].life += 1
         var config = hosts[i].config
         config.generation = UInt64(Simulation.epoch + now + hosts[i].skewMs) &* 1000 &+ UInt64(random(1000))
         hosts[i].config = config
@@ -123,6 +159,33 @@ public final class Simulation {
     /// Whether host `i` is running.
     public func isUp(_ i: Int) -> Bool { hosts[i].node != nil }
 
+    /// Host `i`'s catalogue, nil while it is down (read in place: no copy of the host).
+    public func catalogue(_ i: Int) -> Catalogue? { hosts[i].node?.catalogue }
+    /// Host `i`'s replicated store, nil while it is down.
+    public func replica(_ i: Int) -> Replica? { hosts[i].node?.replica }
+    /// Whether host `i` is up and stale.
+    public func isStale(_ i: Int) -> Bool { hosts[i].node?.isStale == true }
+    /// Host `i`'s life: how many times it has been started.
+    public func life(_ i: Int) -> Int { hosts[i].life }
+    /// Host `i`'s name.
+    public func name(_ i: Int) -> String { hosts[i].config.name }
+
+    /// Steps host `i`'s wall clock to `skewMs` off virtual time (monotonic time is untouched).
+    public func setSkew(_ i: Int, _ skewMs: Int64) { hosts[i].skewMs = skewMs }
+
+    /// Cuts the link between `a` and `b` (or heals it with `false`).
+    public func cut(_ a: Int, _ b: Int, _ cut: Bool = true) {
+        if cut { cutPairs.insert(Pair(a, b)) } else { cutPairs.remove(Pair(a, b)) }
+    }
+
+    /// Makes the messages between `a` and `b` take `ms` longer each way (0: normal).
+    public func slow(_ a: Int, _ b: Int, extraMs ms: Int64) {
+        extraDelay[Pair(a, b)] = ms > 0 ? ms : nil
+    }
+
+    /// Whether `a` and `b` can exchange packets now.
+    public func canTalk(_ a: Int, _ b: Int) -> Bool { !blocked(a, b) }
+
     /// Puts each host in a group; hosts in different groups cannot exchange packets.
     public func partition(_ group: (Int) -> Int) {
         for i in hosts.indices { hosts[i].group = group(i) }
@@ -134,11 +197,50 @@ public final class Simulation {
     /// Hands host `i` a client request and returns the core's reply.
     @discardableResult
     public func request(_ i: Int, _ request: CatalogueRequest) -> HTTPResponse? {
+        self.request(i, conn: ConnectionID(1), request)
+    }
+
+    /// Hands host `i` a client request on connection `conn` (a held
+    /// registration lives as long as its connection) and returns the core's
+    /// reply, or the head of the stream it started.
+    @discardableResult
+    public func request(_ i: Int, conn: ConnectionID, _ request: CatalogueRequest) -> HTTPResponse? {
         var reply: HTTPResponse?
-        handle(i, .request(ConnectionID(1), request)) { effect in
-            if case let .reply(_, r) = effect { reply = r }
+        handle(i, .request(conn, request)) { effect in
+            switch effect {
+            case let .reply(c, r) where c == conn: reply = r
+            case let .stream(c, r) where c == conn: reply = r
+            default: break
+            }
         }
         return reply
+    }
+
+    /// The client closed connection `conn` to host `i`.
+    public func closeClient(_ i: Int, _ conn: ConnectionID) { handle(i, .connectionClosed(conn)) }
+
+    /// Opens a connection to host `j` from no daemon and sends `frames` on
+    /// it as they are, `spacingMs` apart (a lying or broken peer, MISSION
+    /// "everything a peer sends is input"); closes it `closeAfterMs` after
+    /// the last one. What `j` sends back is dropped. A frame `j` cannot
+    /// decode cuts the connection, as the reactor does.
+    public func craft(into j: Int, frames: [[UInt8]], spacingMs: Int64 = 5, closeAfterMs: Int64? = 100) {
+        guard hosts[j].node != nil else { return }
+        let inbound = LinkID(LinkID.inboundBit | hosts[j].nextInbound)
+        hosts[j].nextInbound += 1
+        let c = nextConn
+        nextConn += 1
+        var conn = Conn(ends: [(Simulation.craftedHost, LinkID(0)), (j, inbound)])
+        conn.crafted = true
+        conns[c] = conn
+        hosts[j].links[inbound] = c
+        queue.push(now + 1, .connected(c))
+        var at = now + 2
+        for f in frames {
+            queue.push(at, .deliver(c, side: 1, f))
+            at += spacingMs
+        }
+        if let closeAfterMs { queue.push(at + closeAfterMs, .closed(j, inbound, c)) }
     }
 
     /// Runs every event up to virtual time `t`.
@@ -168,8 +270,9 @@ public final class Simulation {
             handle(i, .deadline)
         case let .connected(c):
             guard let conn = conns[c], conn.open else { return }
-            for end in conn.ends where hosts[end.host].node != nil {
-                handle(end.host, .peerConnected(end.link, host: hosts[conn.ends[0].host].config.advertiseHost))
+            for end in conn.ends where end.host >= 0 && hosts[end.host].node != nil {
+                let from = conn.ends[0].host
+                handle(end.host, .peerConnected(end.link, host: from >= 0 ? hosts[from].config.advertiseHost : "crafted"))
             }
         case let .deliver(c, side, bytes):
             guard let conn = conns[c], conn.open else { return }
@@ -177,6 +280,10 @@ public final class Simulation {
             guard hosts[to.host].node != nil, hosts[to.host].links[to.link] == c else { return }
             var decoder = PeerFrameDecoder()
             decoder.append(bytes)
+            if conn.crafted {
+                deliverCrafted(c, to: to, &decoder)
+                return
+            }
             do {
                 while let message = try decoder.next() {
                     delivered += 1
@@ -199,7 +306,27 @@ public final class Simulation {
         case let .closed(i, link, c):
             guard hosts[i].node != nil, hosts[i].links[link] == c else { return }
             hosts[i].links[link] = nil
+            if let conn = conns[c], conn.crafted { conns[c] = nil }
             handle(i, .peerClosed(link))
+        }
+    }
+
+    /// Frames of a crafted connection: what decodes is handed to the core;
+    /// the first that does not cuts the connection, as the reactor does.
+    private func deliverCrafted(_ c: Int, to: (host: Int, link: LinkID), _ decoder: inout PeerFrameDecoder) {
+        while true {
+            let message: PeerMessage?
+            do { message = try decoder.next() } catch {
+                eventCounts["peer_malformed", default: 0] += 1
+                conns[c] = nil
+                hosts[to.host].links[to.link] = nil
+                handle(to.host, .peerClosed(to.link))
+                return
+            }
+            guard let message else { return }
+            delivered += 1
+            handle(to.host, .peerMessage(to.link, message))
+            guard conns[c]?.open == true else { return }
         }
     }
 
@@ -207,6 +334,11 @@ public final class Simulation {
         guard hosts[i].node != nil else { return }
         var effects: [Effect] = []
         hosts[i].node!.handle(input, now: instant(i), into: &effects)
+        if hosts[i].node!.lastVersion >= Node.versionLimit - 1 {
+            poisonings.append((i, now))
+            crash(i)
+            return
+        }
         for effect in effects {
             observe(effect)
             execute(i, effect)
@@ -223,7 +355,10 @@ public final class Simulation {
         if let d { queue.push(max(d, now), .deadline(i, hosts[i].token)) }
     }
 
-    private func blocked(_ a: Int, _ b: Int) -> Bool { hosts[a].group != hosts[b].group }
+    private func blocked(_ a: Int, _ b: Int) -> Bool {
+        if a < 0 || b < 0 { return false }
+        return hosts[a].group != hosts[b].group || (!cutPairs.isEmpty && cutPairs.contains(Pair(a, b)))
+    }
 
     private func execute(_ i: Int, _ effect: Effect) {
         switch effect {
@@ -256,11 +391,14 @@ public final class Simulation {
             guard let c = hosts[i].links[link], var conn = conns[c], conn.open else { return }
             let side = conn.ends[0].host == i && conn.ends[0].link == link ? 1 : 0
             let to = conn.ends[side].host
-            if blocked(i, to) || Double(rng.next() % 1_000_000) / 1_000_000 < network.loss {
+            if to < 0 { return }  // a crafted peer hears nothing
+            if blocked(i, to) || Double(rng.next() % 1_000_000) / 1_000_000 < network.loss
+                || dropFrame?(i, to, bytes) == true {
                 dropped += 1
                 return
             }
-            let at = max(now + delay(), conn.lastDelivery[side])
+            let extra = extraDelay.isEmpty ? 0 : extraDelay[Pair(i, to)] ?? 0
+            let at = max(now + delay() + extra, conn.lastDelivery[side])
             conn.lastDelivery[side] = at
             conns[c] = conn
             queue.push(at, .deliver(c, side: side, bytes))
@@ -274,7 +412,7 @@ public final class Simulation {
         guard c >= 0, var conn = conns[c], conn.open else { return }
         conn.open = false
         conns[c] = nil
-        for end in conn.ends where end.host != i {
+        for end in conn.ends where end.host != i && end.host >= 0 {
             // The FIN reaches the other end unless a partition eats it.
             if !blocked(i, end.host) { queue.push(now + delay(), .closed(end.host, end.link, c)) }
             else { hosts[end.host].links[end.link] = nil }

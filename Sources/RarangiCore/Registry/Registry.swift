@@ -49,6 +49,9 @@ struct Registry {
 
     private var watermark: UInt64 { replica.local.watermark }
 
+    /// The last version the hybrid clock handed out or observed.
+    var lastVersion: UInt64 { clock.last }
+
     private mutating func version(_ now: Instant) -> UInt64 { clock.next(wallMs: now.wallMs) }
 
     // MARK: requests
