@@ -39,7 +39,7 @@ let package = Package(
         // The libevent shell that executes the core's effects.
         .target(name: "RarangiReactor", dependencies: ["CLibevent", "RarangiCore", "RarangiWire"]),
         // Virtual time, a simulated network and a runner for the simulation tests (B9).
-        .target(name: "RarangiTestKit", dependencies: ["RarangiCore", "RarangiWire"]),
+        .target(name: "RarangiTestKit", dependencies: ["RarangiCore", "RarangiProtocol", "RarangiWire"]),
         .executableTarget(name: "rarangid", dependencies: ["RarangiConfig", "RarangiReactor", "RarangiCore", "RarangiProtocol"]),
         // The client library: discovery, held registrations, lookups, watches.
         // It links RarangiProtocol only, never the server core or the codecs.

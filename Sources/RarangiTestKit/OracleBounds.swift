@@ -1,4 +1,5 @@
 import RarangiCore
+import RarangiProtocol
 
 /// The bounds the oracle holds every daemon to, all derived from the
 /// configuration (gossip interval G, link timeout L = max(3G, 1.5 s),
