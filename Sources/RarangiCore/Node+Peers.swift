@@ -59,17 +59,21 @@ extension Node {
         recomputePartition(now: now, effects: &effects)
     }
 
-    /// A link's connection is gone. A link that was up changes membership:
-    /// that is decided first, while the link still counts as up (as the
-    /// verdict always has), then the link waits out its back-off.
+    /// A link's connection is gone: it waits out its back-off, and a link
+    /// that was up changes membership — this master's entry, who is alive,
+    /// and the partition verdict, decided without the link (a daemon whose
+    /// last link went down turns stale at once).
     mutating func linkDown(_ id: LinkID, reason: String, now: Instant, effects: inout [Effect]) {
         guard links.canGoDown(id) else { return }
-        if links[id]!.isUp {
-            liveness.linksChanged()
-            if config.master { membership.ownEntryChanged() }
-            recomputePartition(now: now, effects: &effects)
-        }
+        let wasUp = links[id]!.isUp
         links.down(id, reason: reason, now: now.ms, master: config.master, effects: &effects)
+        guard wasUp else { return }
+        liveness.linksChanged()
+        if config.master {
+            membership.ownEntryChanged()
+            if membership.publishOwnEntry(config: config, upPeers: links.upPeers) { liveness.linksChanged() }
+        }
+        recomputePartition(now: now, effects: &effects)
     }
 
     /// A peer remembers a life of this daemon's name at `generation` or

@@ -248,7 +248,11 @@ public struct Replica {
         if case .deathNotice = batch.mode { return false }
         guard let id = origin(batch.origin, generation: batch.generation) else { return false }
         origins[Int(id)]!.lastHeard = now
-        if case let .sync(_, _, reset) = batch.mode, reset {
+        // A snapshot replaces what is held, but an empty one from a sender
+        // that holds nothing of the life (it only heard the life announced)
+        // is no evidence that anything was deleted: records pushed here since
+        // stay.
+        if case let .sync(_, upTo, reset) = batch.mode, reset, !(batch.deltas.isEmpty && upTo == 0) {
             clear(id)
             origins[Int(id)]!.tombstones = []
             origins[Int(id)]!.tombstoneHead = 0
