@@ -22,7 +22,7 @@ final class OracleSimulationTests: XCTestCase {
         "split-2-2":
             "a 2|2 split of four masters: the side with the smallest master name purges the other half's live registrations (unsafe purge)",
         "split-2-2-1":
-            "passes up to seed 17 since the verdict is redone without a link that went down; at seed 18 a ghost outlives the bound (not yet diagnosed)",
+            "passes up to seed 17 since the verdict is redone without a link that went down; at seed 18 a live registration is not served on a master after the heal (loss, not yet diagnosed)",
         "master-restarted-alone":
             "a DELETE overwritten at its origin by a later PUT never reaches a daemon that was cut off: its hold stays served there alone (daemons disagree)",
         "partition-longer-than-tombstones":
