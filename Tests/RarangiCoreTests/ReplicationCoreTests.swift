@@ -219,12 +219,17 @@ final class ReplicationCoreTests: XCTestCase {
     }
 
     func testMajoritySide_purgesAnUnreachableOrigin_afterTheTimeout_butAStaleSideKeepsIt() {
+        // A 3|2 split of five masters: {m1, m2, m5} is more than half.
+        func split(_ node: inout Node) {
+            node.membership.merge(entry("m1", ["m2", "m5"])); node.membership.merge(entry("m2", ["m1", "m5"]))
+            node.membership.merge(entry("m5", ["m1", "m2"]))
+            node.membership.merge(entry("m3", ["m4"])); node.membership.merge(entry("m4", ["m3"]))
+        }
         var node = Node(config: NodeConfig(environment: "testing", name: "m1", master: true, originTimeoutMs: 5000))
         _ = node.registry.apply(put("far", "i1", v: 10), now: 0)
-        node.membership.merge(entry("m1", ["m2"])); node.membership.merge(entry("m2", ["m1"]))
-        node.membership.merge(entry("m3", ["m4"])); node.membership.merge(entry("m4", ["m3"]))
+        split(&node)
         node.recomputePartition(now: Instant(ms: 0), effects: &scratch)
-        XCTAssertFalse(node.isStale, "m1 holds the smallest name of a 2–2 tie")
+        XCTAssertFalse(node.isStale, "m1 is in 3 of 5 masters")
         node.updateLiveness(now: Instant(ms: 0), effects: &scratch)
         node.updateLiveness(now: Instant(ms: 4999), effects: &scratch)
         XCTAssertEqual(node.catalogue.count, 1)
@@ -233,14 +238,27 @@ final class ReplicationCoreTests: XCTestCase {
 
         var stale = Node(config: NodeConfig(environment: "testing", name: "m3", master: true, originTimeoutMs: 5000))
         _ = stale.registry.apply(put("far", "i1", v: 10), now: 0)
-        stale.membership.merge(entry("m1", ["m2"])); stale.membership.merge(entry("m2", ["m1"]))
-        stale.membership.merge(entry("m3", ["m4"])); stale.membership.merge(entry("m4", ["m3"]))
+        split(&stale)
         stale.recomputePartition(now: Instant(ms: 0), effects: &scratch)
         XCTAssertTrue(stale.isStale)
         stale.updateLiveness(now: Instant(ms: 0), effects: &scratch)
         stale.updateLiveness(now: Instant(ms: 60_000), effects: &scratch)
         XCTAssertEqual(stale.catalogue.count, 1, "a stale daemon purges nothing")
         XCTAssertTrue(String(decoding: JSONWriter.members { stale.status(into: &$0) }, as: UTF8.self).contains(#""stale":true"#))
+    }
+
+    func testATwoTwoSplit_leavesBothSidesStale_andNeitherPurges() {
+        for name in ["m1", "m3"] {
+            var node = Node(config: NodeConfig(environment: "testing", name: name, master: true, originTimeoutMs: 5000))
+            _ = node.registry.apply(put("far", "i1", v: 10), now: 0)
+            node.membership.merge(entry("m1", ["m2"])); node.membership.merge(entry("m2", ["m1"]))
+            node.membership.merge(entry("m3", ["m4"])); node.membership.merge(entry("m4", ["m3"]))
+            node.recomputePartition(now: Instant(ms: 0), effects: &scratch)
+            XCTAssertTrue(node.isStale, "\(name): two of four masters is not more than half, whatever the names")
+            node.updateLiveness(now: Instant(ms: 0), effects: &scratch)
+            node.updateLiveness(now: Instant(ms: 60_000), effects: &scratch)
+            XCTAssertEqual(node.catalogue.count, 1, "\(name) purged while not a majority")
+        }
     }
 
     var scratch: [Effect] = []

@@ -134,9 +134,9 @@ final class ReplicationSimulationTests: XCTestCase {
         bad = s.mismatches(Array(sim.hosts.indices), expected: s.regs)
         XCTAssertTrue(bad.isEmpty, "restart not propagated: \(bad.count) daemons, e.g. \(bad.first?.1 ?? ""); \(note)")
 
-        // Phase 2: cut clusters 0–9 from 10–19 (a 20–20 tie of masters: the
-        // side with the smallest master name, m00a, is the majority).
-        let majority = Set(sim.hosts.indices.filter { s.clusterOf[$0] < clusters / 2 })
+        // Phase 2: cut clusters 0–10 from 11–19: 22 of the 40 masters are
+        // more than half, the majority; 18 are not.
+        let majority = Set(sim.hosts.indices.filter { s.clusterOf[$0] <= clusters / 2 })
         sim.partition { majority.contains($0) ? 1 : 2 }
         let beforeCut = s.regs
         // Crash some registered leaves on the majority side; register anew on both sides.

@@ -1,10 +1,13 @@
 import RarangiWire
 
 /// Whether this daemon is cut off from the majority (MISSION B2) — the
-/// partition verdict. A master is stale when its component of the masters'
-/// graph is not the largest; a leaf follows the best component among the
-/// masters it has live links to. A stale daemon keeps serving what it last
-/// knew, marks its answers stale and purges nothing.
+/// partition verdict. A master is fresh only while its component of the
+/// masters' graph holds more than half of every master known: the largest
+/// of several small pieces is not a majority, and two sides can never both
+/// be one (a 2|2 split leaves both stale, and neither purges). A leaf
+/// follows the best component among the masters it has live links to. A
+/// stale daemon keeps serving what it last knew, marks its answers stale
+/// and purges nothing.
 struct PartitionVerdict {
     /// Whether this daemon is outside the majority component.
     private(set) var isStale = false
@@ -23,11 +26,11 @@ struct PartitionVerdict {
         if !graph.entries.isEmpty {
             if master {
                 comp = graph.component[name]
-                stale = comp.map { $0 != 0 } ?? false
             } else {
                 comp = upPeers.compactMap { graph.component[$0.name] }.min()
-                stale = comp != 0
             }
+            // Strictly more than half of the masters known.
+            stale = comp.map { graph.sizes[$0] * 2 <= graph.entries.count } ?? (master ? false : true)
         }
         component = comp
         guard stale != isStale else { return }
