@@ -117,6 +117,11 @@ public enum FlagParser {
             }
             peers.append(e)
         }
+        if peers.isEmpty, let sibling = siblingSlot(environment: environment, slot: slot, listen: listen) {
+            // With no peers configured, the two slots of an environment on a
+            // host replicate with each other (D5): either answers for everything.
+            peers = [sibling]
+        }
         var config = DaemonConfig(
             environment: environment, slot: slot, cluster: cluster, name: name, listen: listen, peers: peers,
             master: try checked("master") == "true",
@@ -129,6 +134,16 @@ public enum FlagParser {
         config.originTimeoutMs = try int("origin-timeout")
         config.resolvConf = try checked("resolv-conf")!
         return config
+    }
+
+    /// The other slot of this daemon's environment on this host, when this
+    /// daemon listens on its own slot's well-known port: the same address
+    /// (loopback for every interface), the other well-known port.
+    static func siblingSlot(environment: String, slot: String, listen: Endpoint) -> Endpoint? {
+        guard listen.port == WellKnown.port(environment: environment, slot: slot),
+              let other = WellKnown.port(environment: environment, slot: slot == "a" ? "b" : "a") else { return nil }
+        let wildcard = listen.host.isEmpty || listen.host == "0.0.0.0" || listen.host == "::"
+        return Endpoint(host: wildcard ? "127.0.0.1" : listen.host, port: other)
     }
 
     /// Checks one value against its setting's kind and bounds.

@@ -22,6 +22,15 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(b.peers, [Endpoint(host: "m1", port: 4720), Endpoint(host: "::1", port: 4721)])
     }
 
+    func test_withNoPeers_aSlotOnItsWellKnownPort_peersWithItsSibling() throws {
+        XCTAssertEqual(try resolve(["--env", "production"]).peers, [Endpoint(host: "127.0.0.1", port: 4711)])
+        XCTAssertEqual(try resolve(["--env", "production", "--slot", "b", "--listen", "10.0.0.7:4711"]).peers,
+                       [Endpoint(host: "10.0.0.7", port: 4710)])
+        XCTAssertEqual(try resolve(["--env", "production", "--listen", "127.0.0.1:0"]).peers, [], "not on its well-known port")
+        XCTAssertEqual(try resolve(["--env", "production", "--peer", "m1:4710"]).peers, [Endpoint(host: "m1", port: 4710)],
+                       "configured peers replace the default")
+    }
+
     func test_badFlags_giveOneClearMessage() {
         func message(_ flags: [String]) -> String {
             do { _ = try resolve(flags); return "" } catch { return (error as? ConfigError)?.message ?? "" }
