@@ -66,6 +66,8 @@ struct OriginState {
     var floor: UInt64 = 0
     /// Live (put) records.
     var liveCount = 0
+    /// A snapshot's chunks are arriving: its last one sets the floor.
+    var resetting = false
     /// Local monotonic ms when something of this origin last arrived.
     var lastHeard: Int64 = 0
 

@@ -252,10 +252,18 @@ public struct Replica {
         // that holds nothing of the life (it only heard the life announced)
         // is no evidence that anything was deleted: records pushed here since
         // stay.
+        // The snapshot replaces the whole state of the origin — records,
+        // watermark, out-of-order pushes and collection floor — so this
+        // daemon never claims a version it no longer holds; pushes newer
+        // than the snapshot come back with the next digest round.
         if case let .sync(_, upTo, reset) = batch.mode, reset, !(batch.deltas.isEmpty && upTo == 0) {
             clear(id)
-            origins[Int(id)]!.tombstones = []
-            origins[Int(id)]!.tombstoneHead = 0
+            let held = origins[Int(id)]!
+            var fresh = OriginState(name: held.name, generation: held.generation)
+            fresh.lastHeard = now
+            fresh.resetting = true
+            origins[Int(id)] = fresh
+            cachedHash = nil
         }
         var applied = false
         var last: UInt64 = 0
@@ -274,7 +282,15 @@ public struct Replica {
             // Continues no chain: the watermark waits for the next digest round's pull.
             break
         case let .sync(since, upTo, _):
-            if upTo > 0 { origins[Int(id)]!.synced(since: since, upTo: upTo) }
+            if upTo > 0 {
+                origins[Int(id)]!.synced(since: since, upTo: upTo)
+                if origins[Int(id)]!.resetting {
+                    // A snapshot holds no tombstones the sender had collected:
+                    // a puller from below it needs a snapshot from here too.
+                    origins[Int(id)]!.resetting = false
+                    origins[Int(id)]!.floor = max(origins[Int(id)]!.floor, upTo)
+                }
+            }
         }
         if origins[Int(id)]!.watermark != before { cachedHash = nil }
         return applied
