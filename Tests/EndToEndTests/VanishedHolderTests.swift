@@ -18,7 +18,9 @@ final class VanishedHolderTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables") else { throw XCTSkip("iptables is not installed") }
         let daemon = try DaemonProcess(["--env", "development"])
         defer { daemon.stop() }
-        let c = try RawConnection(port: daemon.port)
+        // The holder connects from 127.0.0.2, so the rule that silences it
+        // can never match the lookups this test makes from 127.0.0.1.
+        let c = try RawConnection(port: daemon.port, source: "127.0.0.2")
         try c.send("PUT /web/ghost?hold HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
         XCTAssertTrue(try eventually(within: 2) { try http("GET", daemon.port, "/web").json.keys.sorted() == ["ghost"] })
         var addr = sockaddr_in()
@@ -27,7 +29,7 @@ final class VanishedHolderTests: XCTestCase {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(c.fd, $0, &len) }
         }
         let clientPort = Int(UInt16(bigEndian: addr.sin_port))
-        let spec = ["INPUT", "-p", "tcp", "-s", "127.0.0.1", "--sport", "\(clientPort)", "--dport", "\(daemon.port)",
+        let spec = ["INPUT", "-p", "tcp", "-s", "127.0.0.2", "--sport", "\(clientPort)", "--dport", "\(daemon.port)",
                     "-m", "comment", "--comment", Self.rule, "-j", "DROP"]
         guard iptables(["-I"] + spec) == 0 else { throw XCTSkip("iptables cannot add a rule here") }
         defer { _ = iptables(["-D"] + spec) }
