@@ -26,10 +26,13 @@ extension Daemon {
         case .parked:
             conn.input.append(contentsOf: scratch[0..<n])
             if conn.input.count > Daemon.maxParkedInput { closeConnection(conn) }
+        case .blocked:
+            // Its reads are off; what one last read brought waits like the rest.
+            conn.input.append(contentsOf: scratch[0..<n])
         case .peerUpgrading, .peer:
             conn.bytesIn += n
             scratch.withUnsafeBufferPointer { p in peerRead(conn, UnsafeBufferPointer(rebasing: p[0..<n])) }
-        case .held, .closing, .draining, .closed, .peerConnecting, .blocked:
+        case .held, .closing, .draining, .closed, .peerConnecting:
             // A held stream's input only shows the close; a closing one's is not read.
             break
         }

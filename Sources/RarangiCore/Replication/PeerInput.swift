@@ -10,6 +10,9 @@ enum PeerInput {
     /// Clocks of healthy hosts differ by far less; a version beyond it would
     /// drag this daemon's hybrid clock (and every later local write) along.
     static let maxAheadMs: Int64 = 3_600_000
+    /// Generations are below this (a start time in ms, or a simulation's
+    /// ms × 1000, is far below it).
+    static let maxGeneration: UInt64 = 1 << 62
 
     /// Why `message` is refused, or nil when it may be handled.
     static func problem(in message: PeerMessage, nowWallMs: Int64) -> String? {
@@ -17,20 +20,25 @@ enum PeerInput {
         func name(_ origin: String) -> String? {
             Names.isNodeName(origin) ? nil : "invalid origin name"
         }
+        // A life's generation is a start time with room to be raised above
+        // another: one near 2^64 could not be outlived.
+        func life(_ generation: UInt64) -> String? {
+            generation < maxGeneration ? nil : "a generation out of range"
+        }
         switch message {
         case let .hello(h):
-            if let p = name(h.name) { return p }
+            if let p = name(h.name) ?? life(h.generation) { return p }
             if !Names.isNodeName(h.cluster) { return "invalid cluster name" }
         case let .digest(_, _, entries):
             for e in entries ?? [] {
-                if let p = name(e.name) { return p }
+                if let p = name(e.name) ?? life(e.generation) { return p }
                 if e.version >= ceiling { return "version ahead of this daemon's clock by more than an hour" }
             }
         case let .pull(entries):
-            for e in entries { if let p = name(e.name) { return p } }
+            for e in entries { if let p = name(e.name) ?? life(e.generation) { return p } }
         case let .records(batches):
             for b in batches {
-                if let p = name(b.origin) { return p }
+                if let p = name(b.origin) ?? life(b.generation) { return p }
                 for d in b.deltas {
                     if d.version >= OriginRecord.versionLimit || d.version >= ceiling {
                         return "version ahead of this daemon's clock by more than an hour"
@@ -48,7 +56,7 @@ enum PeerInput {
             }
         case let .masters(entries):
             for e in entries {
-                if let p = name(e.name) { return p }
+                if let p = name(e.name) ?? life(e.generation) { return p }
                 if !Names.isNodeName(e.cluster) { return "invalid cluster name" }
                 if let bad = (e.masters + e.leaves).first(where: { !Names.isNodeName($0) }) {
                     return "invalid member name '\(bad.prefix(64))'"
