@@ -467,6 +467,18 @@ class Clients:
             return None
         return st
 
+    def ready_daemons(self, at_least=1):
+        """The daemons up now, or None (after a short wait) while the run is quiet or fewer
+        than `at_least` are up: the actors' loops call it first."""
+        if QUIET.is_set():
+            time.sleep(0.2)
+            return None
+        ups = self.up_daemons()
+        if len(ups) < at_least:
+            time.sleep(0.5)
+            return None
+        return ups
+
     def ttl_actor(self, k, rng):
         """TTL registrations refreshed every 2 s; ended by expiry, DELETE (at the origin or
         elsewhere), or a DELETE at the origin raced by a re-registration of the key at
@@ -476,12 +488,8 @@ class Clients:
         j = 0
         iid = f"t{k}-0"
         while not STOP.is_set():
-            if QUIET.is_set():
-                time.sleep(0.2)
-                continue
-            ups = self.up_daemons()
-            if not ups:
-                time.sleep(0.5)
+            ups = self.ready_daemons()
+            if ups is None:
                 continue
             race = pending_origin is not None
             if not race:
@@ -540,12 +548,8 @@ class Clients:
         """Held registrations (curl -N ... ?hold), ended by SIGKILL of curl, a DELETE, or the daemon's death."""
         j = 0
         while not STOP.is_set():
-            if QUIET.is_set():
-                time.sleep(0.2)
-                continue
-            ups = self.up_daemons()
-            if not ups:
-                time.sleep(0.5)
+            ups = self.ready_daemons()
+            if ups is None:
                 continue
             origin = rng.choice(ups)
             r = self.new_reg(self.new_uid(), "held", f"h{k}-{j % 2}", origin, "held")
@@ -599,12 +603,8 @@ class Clients:
         """One key registered at two daemons: one expires, the other keeps it; then a DELETE ends both."""
         iid = f"d{k}"
         while not STOP.is_set():
-            if QUIET.is_set():
-                time.sleep(0.2)
-                continue
-            ups = self.up_daemons()
-            if len(ups) < 3:
-                time.sleep(0.5)
+            ups = self.ready_daemons(at_least=3)
+            if ups is None:
                 continue
             a, b, c = rng.sample(ups, 3)
             ra = self.new_reg(self.new_uid(), "dual", iid, a, "dual")
