@@ -45,8 +45,11 @@ struct ConnectionTable {
     subscript(link: LinkID) -> Connection? { byLink[link] }
     /// Open connections.
     var count: Int { byID.count }
-    /// Open connections in id order (a deterministic walk).
+    /// Open connections in id order (a deterministic walk, for shutdown).
     var inOrder: [Connection] { byID.values.sorted { $0.id < $1.id } }
+    /// Open connections in no particular order: the periodic walk, which
+    /// must not sort thousands of connections four times a second.
+    var snapshot: [Connection] { Array(byID.values) }
     /// Open peer-link connections.
     var links: Dictionary<LinkID, Connection>.Values { byLink.values }
 }

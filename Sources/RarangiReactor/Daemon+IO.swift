@@ -255,7 +255,7 @@ extension Daemon {
     /// and drains that take too long; pings held streams.
     func housekeeping() {
         let t = now.ms
-        for conn in table.inOrder {
+        for conn in table.snapshot {
             switch conn.phase {
             case .http:
                 if let started = conn.requestStartedAt, t - started >= options.requestTimeoutMs {
