@@ -48,7 +48,7 @@ struct Link {
     /// Learned from master entries rather than configured.
     var learned = false
     /// Whether we answered its current digest round with a full digest.
-    var mastersMismatch = false
+    var membersMismatch = false
     var messagesIn = 0
     var messagesOut = 0
     /// The remote address the shell saw (for peers advertising no host).

@@ -50,12 +50,10 @@ extension Node {
             liveness.originsChanged()
         }
         liveness.linksChanged()
-        if config.master {
-            membership.ownEntryChanged()
-            if membership.publishOwnEntry(config: config, upPeers: links.upPeers) { liveness.linksChanged() }
-        }
-        links.send(id, .digest(hash: registry.digestHash(), mastersHash: graph.hash, entries: replica.digest), effects: &effects)
-        if !graph.entries.isEmpty, config.master { sendAllEntries(id, effects: &effects) }
+        membership.ownEntryChanged()
+        _ = membership.publishOwnEntry(config: config, upPeers: links.upPeers)
+        links.send(id, .digest(hash: registry.digestHash(), membersHash: graph.hash, entries: replica.digest), effects: &effects)
+        sendAllEntries(id, effects: &effects)
         recomputePartition(now: now, effects: &effects)
     }
 
@@ -69,10 +67,8 @@ extension Node {
         links.down(id, reason: reason, now: now.ms, master: config.master, effects: &effects)
         guard wasUp else { return }
         liveness.linksChanged()
-        if config.master {
-            membership.ownEntryChanged()
-            if membership.publishOwnEntry(config: config, upPeers: links.upPeers) { liveness.linksChanged() }
-        }
+        membership.ownEntryChanged()
+        _ = membership.publishOwnEntry(config: config, upPeers: links.upPeers)
         recomputePartition(now: now, effects: &effects)
     }
 
@@ -110,15 +106,15 @@ extension Node {
 
     /// Decides the partition verdict again (B2); who is alive is then rebuilt at the next round.
     mutating func recomputePartition(now: Instant, effects: inout [Effect]) {
-        membership.decide(config: config, upPeers: links.upPeers, now: now.ms, effects: &effects)
+        membership.decide(config: config, now: now.ms, effects: &effects)
         liveness.linksChanged()
     }
 
-    /// Every master entry, without leaves lists for a leaf (it follows its
-    /// masters' verdicts on origins and needs only the masters' graph).
+    /// Every member entry, sent on a link just up: a daemon that restarted
+    /// learns the whole membership from the first peer it reaches, leaf or
+    /// master, before it can count itself a majority.
     mutating func sendAllEntries(_ id: LinkID, effects: inout [Effect]) {
-        let all = graph.entries.values.sorted { $0.name < $1.name }
-        let leaf = links[id]?.peer?.master != true
-        links.send(id, .masters(leaf ? all.map(\.withoutLeaves) : all), effects: &effects)
+        guard !graph.entries.isEmpty else { return }
+        links.send(id, .members(graph.entries.values.sorted { $0.name < $1.name }), effects: &effects)
     }
 }

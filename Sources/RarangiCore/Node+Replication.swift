@@ -8,22 +8,22 @@ extension Node {
         switch message {
         case .hello:
             break
-        case let .digest(hash, mastersHash, entries):
+        case let .digest(hash, membersHash, entries):
             if let entries {
                 pull(from: id, entries, now: now, effects: &effects)
                 return
             }
             if hash != registry.digestHash() {
-                links.send(id, .digest(hash: registry.digestHash(), mastersHash: graph.hash, entries: replica.digest),
+                links.send(id, .digest(hash: registry.digestHash(), membersHash: graph.hash, entries: replica.digest),
                            effects: &effects)
             }
-            let differ = mastersHash != graph.hash && config.master && !graph.entries.isEmpty
-            if links.mastersStillDiffer(id, differ: differ) { sendAllEntries(id, effects: &effects) }
+            let differ = membersHash != graph.hash && !graph.entries.isEmpty
+            if links.membersStillDiffer(id, differ: differ) { sendAllEntries(id, effects: &effects) }
         case let .pull(entries):
             answer(pull: entries, on: id, effects: &effects)
         case let .records(batches):
             received(batches, from: id, peer: peer, now: now, effects: &effects)
-        case let .masters(entries):
+        case let .members(entries):
             var changed = false
             for e in entries where e.name == config.name && e.generation > config.generation {
                 outlive(e.generation, effects: &effects)

@@ -11,18 +11,13 @@ extension Node {
                                                                  ("silent_ms", "\(s.silentMs)")])))
             cut(s.id, reason: "timeout", now: now, effects: &effects)
         }
-        if config.master, membership.publishOwnEntry(config: config, upPeers: links.upPeers) { liveness.linksChanged() }
-        let changed = membership.takeChanged(master: config.master)
-        let digest = PeerCodec.encode(.digest(hash: registry.digestHash(), mastersHash: graph.hash, entries: nil))
-        // Split horizon again: every master hears every master's own entry
-        // directly, so masters get only ours; leaves get every change.
-        let masters = changed.isEmpty ? [] : PeerCodec.encode(.masters(changed.map(\.withoutLeaves)))
-        let mine = changed.filter { $0.name == config.name }
-        let ownOnly = mine.isEmpty ? [] : PeerCodec.encode(.masters(mine))
+        if membership.publishOwnEntry(config: config, upPeers: links.upPeers) { liveness.linksChanged() }
+        let changed = membership.takeChanged()
+        let digest = PeerCodec.encode(.digest(hash: registry.digestHash(), membersHash: graph.hash, entries: nil))
+        let members = changed.isEmpty ? [] : PeerCodec.encode(.members(changed))
         for (id, link) in links.ordered where link.isUp {
             links.send(id, digest, effects: &effects)
-            let frame = link.peer?.master == true ? ownOnly : masters
-            if !frame.isEmpty { links.send(id, frame, effects: &effects) }
+            if !members.isEmpty { links.send(id, members, effects: &effects) }
         }
         if membership.needsVerdict { recomputePartition(now: now, effects: &effects) }
         updateLiveness(now: now, effects: &effects)
@@ -34,7 +29,7 @@ extension Node {
     /// What the origin purge needs to know about this daemon now.
     var purgeJudge: OriginPurge.Judge {
         OriginPurge.Judge(stale: isStale, freshSince: membership.verdict.freshSince, master: config.master,
-                          knowsMasters: !graph.entries.isEmpty, originTimeoutMs: config.originTimeoutMs,
+                          knowsMasters: graph.knowsMasters, originTimeoutMs: config.originTimeoutMs,
                           gossipIntervalMs: config.gossipIntervalMs)
     }
 

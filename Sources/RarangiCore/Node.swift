@@ -45,7 +45,7 @@ public struct Node {
     /// The registrations visible to clients.
     public var catalogue: Catalogue { registry.catalogue }
     /// The masters' reachability graph.
-    public var graph: MasterGraph { membership.graph }
+    public var graph: MemberGraph { membership.graph }
     /// Whether this daemon is cut off from the majority (B2).
     public var isStale: Bool { membership.verdict.isStale }
     /// How many registrations are held by open connections.

@@ -16,7 +16,7 @@ enum CraftedFrames {
             let delta = Delta(service: key.service, id: key.id, version: version, kind: .put, body: Array(#"{"lie":true}"#.utf8))
             return [
                 PeerCodec.encode(.records([RecordBatch(origin: "liar", generation: 1, mode: .push(prev: 0), deltas: [delta])])),
-                PeerCodec.encode(.digest(hash: 1, mastersHash: 1, entries: [DigestEntry(name: "liar", generation: 1, version: version)])),
+                PeerCodec.encode(.digest(hash: 1, membersHash: 1, entries: [DigestEntry(name: "liar", generation: 1, version: version)])),
                 PeerCodec.encode(.records([RecordBatch(origin: "liar", generation: 1,
                                                        mode: .sync(since: 0, upTo: version, reset: true), deltas: [delta])])),
             ]

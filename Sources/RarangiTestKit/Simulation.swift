@@ -293,7 +293,7 @@ public final class Simulation {
                     case let .digest(_, _, e): kind = e == nil ? "digest" : "digest-full"
                     case .pull: kind = "pull"
                     case .records: kind = "records"
-                    case .masters: kind = "masters"
+                    case .members: kind = "members"
                     }
                     traffic[kind, default: (0, 0)].count += 1
                     traffic[kind, default: (0, 0)].bytes += bytes.count

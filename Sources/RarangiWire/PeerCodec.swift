@@ -47,9 +47,9 @@ public enum PeerCodec {
             w.u8(0)
             w.string(h.environment); w.string(h.cluster); w.string(h.name)
             w.varint(h.generation); w.u8(h.master ? 1 : 0); w.string(h.host); w.varint(UInt64(h.port))
-        case let .digest(hash, mastersHash, entries):
+        case let .digest(hash, membersHash, entries):
             w.u8(1)
-            w.varint(hash); w.varint(mastersHash)
+            w.varint(hash); w.varint(membersHash)
             if let entries {
                 w.u8(1)
                 w.varint(UInt64(entries.count))
@@ -84,12 +84,12 @@ public enum PeerCodec {
                     w.varint(UInt64(d.body.count)); w.bytes.append(contentsOf: d.body)
                 }
             }
-        case let .masters(entries):
+        case let .members(entries):
             w.u8(4)
             w.varint(UInt64(entries.count))
             for e in entries {
                 w.string(e.name); w.varint(e.generation); w.varint(e.seq); w.string(e.cluster)
-                w.string(e.host); w.varint(UInt64(e.port))
+                w.string(e.host); w.varint(UInt64(e.port)); w.u8(e.master ? 1 : 0)
                 w.varint(UInt64(e.masters.count)); for m in e.masters { w.string(m) }
                 w.varint(UInt64(e.leaves.count)); for l in e.leaves { w.string(l) }
             }
@@ -122,7 +122,7 @@ public enum PeerCodec {
                 for _ in 0..<n { list.append(DigestEntry(name: try r.string(), generation: try r.varint(), version: try r.varint())) }
                 entries = list
             }
-            message = .digest(hash: hash, mastersHash: mhash, entries: entries)
+            message = .digest(hash: hash, membersHash: mhash, entries: entries)
         case 2:
             let n = try r.count(minBytes: 3)
             var list: [PullEntry] = []
@@ -158,20 +158,22 @@ public enum PeerCodec {
             }
             message = .records(batches)
         case 4:
-            let n = try r.count(minBytes: 8)
-            var list: [MasterEntry] = []
+            let n = try r.count(minBytes: 9)
+            var list: [MemberEntry] = []
             for _ in 0..<n {
                 let name = try r.string(), gen = try r.varint(), seq = try r.varint(), cluster = try r.string()
                 let host = try r.string(), port = try r.varint()
                 guard port <= 65535 else { throw .badLength }
+                let role = try r.u8()
+                guard role <= 1 else { throw .badTag(role) }
                 var masters: [String] = []
                 for _ in 0..<(try r.count(minBytes: 1)) { masters.append(try r.string()) }
                 var leaves: [String] = []
                 for _ in 0..<(try r.count(minBytes: 1)) { leaves.append(try r.string()) }
-                list.append(MasterEntry(name: name, generation: gen, seq: seq, cluster: cluster, host: host,
-                                        port: UInt16(port), masters: masters, leaves: leaves))
+                list.append(MemberEntry(name: name, generation: gen, seq: seq, cluster: cluster, host: host,
+                                        port: UInt16(port), master: role == 1, masters: masters, leaves: leaves))
             }
-            message = .masters(list)
+            message = .members(list)
         case let t:
             throw .badTag(t)
         }

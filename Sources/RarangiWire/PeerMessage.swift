@@ -5,14 +5,14 @@ public enum PeerMessage: Sendable, Equatable {
     case hello(PeerHello)
     /// A digest round: a hash over every origin's version (and one over the
     /// master graph); `entries` is filled when answering a hash that differed.
-    case digest(hash: UInt64, mastersHash: UInt64, entries: [DigestEntry]?)
+    case digest(hash: UInt64, membersHash: UInt64, entries: [DigestEntry]?)
     /// Asks for every record of each origin newer than `since`.
     case pull([PullEntry])
     /// Records of one or more origins: a push, a relay or the answer to a pull.
     case records([RecordBatch])
-    /// Master entries: who the masters are, which masters and leaves each
-    /// reaches (membership and the reachability graph, D6).
-    case masters([MasterEntry])
+    /// Member entries: who the daemons are, masters and leaves, and which
+    /// daemons each reaches (membership and the reachability graph, D6).
+    case members([MemberEntry])
 }
 
 /// Who a daemon is; sent first on every link.
@@ -150,46 +150,44 @@ public struct RecordBatch: Sendable, Equatable {
     }
 }
 
-/// A master's published view: its links to other masters and to leaves.
-public struct MasterEntry: Sendable, Equatable {
-    /// The master's name.
+/// A daemon's published view of its links (MISSION D6): who it is and which
+/// masters and leaves it has a live link to. Every daemon, master or leaf,
+/// publishes one; they make the members' reachability graph.
+public struct MemberEntry: Sendable, Equatable {
+    /// The daemon's name.
     public var name: String
-    /// The master's generation.
+    /// The daemon's generation (its life).
     public var generation: UInt64
     /// Grows at every change of the entry.
     public var seq: UInt64
-    /// The master's cluster.
+    /// The daemon's cluster.
     public var cluster: String
     /// Where to reach it.
     public var host: String
     /// Where to reach it.
     public var port: UInt16
+    /// Whether the daemon is a master.
+    public var master: Bool
     /// Masters it has a live link to, sorted.
     public var masters: [String]
     /// Leaves it has a live link to, sorted.
     public var leaves: [String]
     /// Creates an entry.
     public init(name: String, generation: UInt64, seq: UInt64, cluster: String, host: String, port: UInt16,
-                masters: [String], leaves: [String]) {
+                master: Bool, masters: [String], leaves: [String]) {
         self.name = name
         self.generation = generation
         self.seq = seq
         self.cluster = cluster
         self.host = host
         self.port = port
+        self.master = master
         self.masters = masters
         self.leaves = leaves
     }
 
-    /// The entry with an empty leaves list (what leaves are sent).
-    public var withoutLeaves: MasterEntry {
-        var e = self
-        e.leaves = []
-        return e
-    }
-
     /// Whether this entry is newer than `other` (same master).
-    public func isNewer(than other: MasterEntry) -> Bool {
+    public func isNewer(than other: MemberEntry) -> Bool {
         generation != other.generation ? generation > other.generation : seq > other.seq
     }
 }

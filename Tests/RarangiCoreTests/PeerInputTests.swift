@@ -36,7 +36,7 @@ final class PeerInputTests: XCTestCase {
             ("a body that is not an object", push([put("web", "i", "[1]", version: sane)])),
             ("a good delta before a bad one", push([put("web", "ok", "{}", version: sane), put("web", "x", "]", version: sane + 1)])),
             ("this daemon's own name at generation 2^64-1 (it could not be outlived)",
-             .digest(hash: 1, mastersHash: 0, entries: [DigestEntry(name: "a", generation: .max, version: 1)])),
+             .digest(hash: 1, membersHash: 0, entries: [DigestEntry(name: "a", generation: .max, version: 1)])),
             ("a batch of generation 2^62", .records([RecordBatch(origin: "p", generation: 1 << 62, mode: .push(prev: 0),
                                                                  deltas: [put("web", "i", "{}", version: sane)])])),
             ("an origin name with a space", .records([RecordBatch(origin: "p q", generation: 1, mode: .push(prev: 0),

@@ -7,8 +7,8 @@ final class PeerCodecTests: XCTestCase {
     let samples: [PeerMessage] = [
         .hello(PeerHello(environment: "production", cluster: "eu", name: "m1", generation: 1_700_000_000_000,
                          master: true, host: "10.0.0.1", port: 4710)),
-        .digest(hash: 0xdead_beef, mastersHash: 7, entries: nil),
-        .digest(hash: 1, mastersHash: 2, entries: [DigestEntry(name: "a", generation: 3, version: 1 << 50)]),
+        .digest(hash: 0xdead_beef, membersHash: 7, entries: nil),
+        .digest(hash: 1, membersHash: 2, entries: [DigestEntry(name: "a", generation: 3, version: 1 << 50)]),
         .pull([PullEntry(name: "a", generation: 3, since: 99)]),
         .records([RecordBatch(origin: "a", generation: 3, mode: .push(prev: 5),
                               deltas: [Delta(service: "web", id: "i1", version: 6, kind: .put, body: Array(#"{"port":80}"#.utf8)),
@@ -16,8 +16,10 @@ final class PeerCodecTests: XCTestCase {
                   RecordBatch(origin: "b", generation: 1, mode: .sync(since: 0, upTo: 9, reset: true), deltas: []),
                   RecordBatch(origin: "c", generation: 2, mode: .coalescedPush, deltas: []),
                   RecordBatch(origin: "d", generation: 4, mode: .deathNotice, deltas: [])]),
-        .masters([MasterEntry(name: "m1", generation: 1, seq: 4, cluster: "eu", host: "h", port: 1,
-                              masters: ["m2", "m3"], leaves: ["l1"])]),
+        .members([MemberEntry(name: "m1", generation: 1, seq: 4, cluster: "eu", host: "h", port: 1,
+                              master: true, masters: ["m2", "m3"], leaves: ["l1"]),
+                  MemberEntry(name: "l1", generation: 2, seq: 1, cluster: "eu", host: "h2", port: 2,
+                              master: false, masters: ["m1"], leaves: [])]),
     ]
 
     /// The named modes travel as the very bytes daemons sent before they had names.

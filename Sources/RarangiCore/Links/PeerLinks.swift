@@ -265,25 +265,25 @@ struct PeerLinks {
     /// Whether to send link `id` every master entry now: only when its
     /// masters hash differed for two digest rounds in a row (entries in
     /// flight differ for a round).
-    mutating func mastersStillDiffer(_ id: LinkID, differ: Bool) -> Bool {
+    mutating func membersStillDiffer(_ id: LinkID, differ: Bool) -> Bool {
         guard differ else {
-            table[id]!.mastersMismatch = false
+            table[id]!.membersMismatch = false
             return false
         }
-        table[id]!.mastersMismatch.toggle()
-        return !table[id]!.mastersMismatch
+        table[id]!.membersMismatch.toggle()
+        return !table[id]!.membersMismatch
     }
 
     /// Adds outbound links to masters learned from the graph: a master links
     /// to every master (the smaller name dials); a leaf keeps two masters of
     /// its cluster.
-    mutating func learn(from graph: MasterGraph, config: NodeConfig, now: Int64) {
+    mutating func learn(from graph: MemberGraph, config: NodeConfig, now: Int64) {
         let outbound = table.values.filter { !$0.id.isInbound }
         if !config.master, outbound.count >= 2 { return }
         let reached = Set(table.values.compactMap { $0.peer?.name })
         let targets = Set(outbound.map { "\($0.host):\($0.port)" })
         var leafMasterLinks = outbound.count
-        for e in graph.entries.values.sorted(by: { $0.name < $1.name }) where e.name != config.name {
+        for e in graph.entries.values.sorted(by: { $0.name < $1.name }) where e.master && e.name != config.name {
             guard !e.host.isEmpty, e.host != "0.0.0.0", e.port > 0, !reached.contains(e.name),
                   !targets.contains("\(e.host):\(e.port)") else { continue }
             if config.master {

@@ -1,7 +1,7 @@
 /// Which origin daemons are alive, and which lives are dead and kept out
 /// (MISSION H7, B2). The alive set is a snapshot taken at a gossip round:
-/// this daemon, the peers it has live links to, and every daemon the masters
-/// of its component vouch for. The origin purge itself is `OriginPurge`.
+/// this daemon, the peers it has live links to, and every daemon its
+/// component of the members' graph vouches for. The origin purge itself is `OriginPurge`.
 struct Liveness {
     /// What must be looked at again at the next round: the one mechanism
     /// that says when the (costly) alive set and origin scan are redone.
@@ -53,8 +53,8 @@ struct Liveness {
     func notAliveSince(_ id: Int32, _ o: OriginState) -> Int64? { purge.clock(id, o)?.since }
 
     /// The round's step: rebuilds the alive set if needed (`upPeers`: peers
-    /// of the up links; `vouched`: the daemons our component's masters
-    /// vouch for), then scans the origins if needed. Returns the origins to
+    /// of the up links; `vouched`: the daemons our component vouches
+    /// for), then scans the origins if needed. Returns the origins to
     /// purge; the node buries them.
     mutating func round(name: String, upPeers: [String], vouched: () -> Set<String>, origins: [OriginState?],
                         selfID: Int32, judge: OriginPurge.Judge, now: Int64) -> [Int32] {

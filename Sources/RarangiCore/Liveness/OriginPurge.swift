@@ -38,8 +38,8 @@ struct OriginPurge {
 
     // MARK: the named conditions
 
-    /// Whether an origin counts as alive: vouched for (linked to us, or a
-    /// leaf of a master of our component), or — while no master is known —
+    /// Whether an origin counts as alive: vouched for (linked to us, or to
+    /// a member of our component), or — while no master is known —
     /// heard from within the origin timeout.
     static func isAlive(_ o: OriginState, vouched: Set<String>, judge: Judge, now: Int64) -> Bool {
         vouched.contains(o.name) || (!judge.knowsMasters && now - o.lastHeard < judge.originTimeoutMs)

@@ -1,22 +1,22 @@
 import RarangiWire
 
-/// Who the masters are and how they reach each other (MISSION D6, B2): the
-/// masters' graph, this master's own entry in it, the entries to gossip,
+/// Who the members are and how they reach each other (MISSION D6, B2): the
+/// members' graph, this daemon's own entry in it, the entries to gossip,
 /// and the partition verdict drawn from it.
 struct Membership {
-    /// The masters' reachability graph.
-    private(set) var graph = MasterGraph()
+    /// The members' reachability graph.
+    private(set) var graph = MemberGraph()
     /// Whether this daemon is cut off from the majority.
     private(set) var verdict = PartitionVerdict()
     private var ownSeq: UInt64 = 0
-    /// This master's links changed since its entry was last published.
+    /// This daemon's links changed since its entry was last published.
     private var ownEntryStale = true
-    /// Masters whose entry changed since the last round (to gossip).
+    /// Members whose entry changed since the last round (to gossip).
     private var changed: Set<String> = []
     /// The graph changed since the verdict was last decided.
     private(set) var needsVerdict = false
 
-    /// This master's links changed: publish its entry again.
+    /// This daemon's links changed: publish its entry again.
     mutating func ownEntryChanged() { ownEntryStale = true }
 
     /// Rebuilds this master's entry when its links changed; true when it
@@ -27,18 +27,19 @@ struct Membership {
         ownSeq += 1
         let masters = Set(upPeers.filter(\.master).map(\.name)).sorted()
         let leaves = Set(upPeers.filter { !$0.master }.map(\.name)).sorted()
-        let entry = MasterEntry(name: config.name, generation: config.generation, seq: ownSeq, cluster: config.cluster,
+        let entry = MemberEntry(name: config.name, generation: config.generation, seq: ownSeq, cluster: config.cluster,
                                 host: config.advertiseHost, port: UInt16(clamping: config.advertisePort),
-                                masters: masters, leaves: leaves)
+                                master: config.master, masters: masters, leaves: leaves)
         graph.merge(entry)
         graph.settle()
         changed.insert(config.name)
+        needsVerdict = true
         return true
     }
 
     /// Stores a peer's master entry if it is newer; true when the graph changed.
     @discardableResult
-    mutating func merge(_ entry: MasterEntry) -> Bool {
+    mutating func merge(_ entry: MemberEntry) -> Bool {
         guard graph.merge(entry) else { return false }
         changed.insert(entry.name)
         needsVerdict = true
@@ -46,16 +47,19 @@ struct Membership {
     }
 
     /// The entries changed since the last round, by name, and forgets them.
-    /// Only masters gossip entries; a leaf forgets them all the same.
-    mutating func takeChanged(master: Bool) -> [MasterEntry] {
+    /// Every daemon floods them on every link: an entry goes on only while
+    /// it is newer than what the receiver holds, so each change crosses each
+    /// link about once, and a member's entry reaches every daemon its
+    /// component reaches.
+    mutating func takeChanged() -> [MemberEntry] {
         defer { changed.removeAll() }
-        return master ? changed.compactMap { graph.entries[$0] }.sorted { $0.name < $1.name } : []
+        return changed.compactMap { graph.entries[$0] }.sorted { $0.name < $1.name }
     }
 
     /// Decides the partition verdict on the settled graph.
-    mutating func decide(config: NodeConfig, upPeers: [PeerHello], now: Int64, effects: inout [Effect]) {
+    mutating func decide(config: NodeConfig, now: Int64, effects: inout [Effect]) {
         needsVerdict = false
         graph.settle()
-        verdict.decide(graph: graph, master: config.master, name: config.name, upPeers: upPeers, now: now, effects: &effects)
+        verdict.decide(graph: graph, name: config.name, now: now, effects: &effects)
     }
 }

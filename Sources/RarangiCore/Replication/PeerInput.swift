@@ -54,7 +54,7 @@ enum PeerInput {
                     }
                 }
             }
-        case let .masters(entries):
+        case let .members(entries):
             for e in entries {
                 if let p = name(e.name) ?? life(e.generation) { return p }
                 if !Names.isNodeName(e.cluster) { return "invalid cluster name" }

@@ -112,7 +112,7 @@ public struct NodeStatus: Sendable {
     public struct Partition: Sendable {
         /// Whether this daemon is cut off from the majority.
         public var stale: Bool
-        /// How many components the masters' graph has.
+        /// How many components the members' graph has.
         public var components: Int
         /// The size of the largest (the majority).
         public var largest: Int
@@ -120,6 +120,9 @@ public struct NodeStatus: Sendable {
         public var mine: Int
         /// Masters heard of.
         public var knownMasters: Int
+        /// Members heard of, masters and leaves: the verdict needs more
+        /// than half of them in `mine`.
+        public var knownMembers: Int
     }
 
     /// Replication counters.
@@ -200,6 +203,7 @@ public struct NodeStatus: Sendable {
                 w.member("largest", partition.largest)
                 w.member("mine", partition.mine)
                 w.member("known_masters", partition.knownMasters)
+                w.member("known_members", partition.knownMembers)
             }
         }
         w.member("peer_messages_in", replication.peerMessagesIn)

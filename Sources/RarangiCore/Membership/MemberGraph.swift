@@ -1,14 +1,16 @@
 import RarangiWire
 
-/// The masters' reachability graph (MISSION D6, B2). Every master publishes
-/// which masters and leaves it has live links to; entries travel with the
-/// gossip. An edge counts only when both ends claim it, so a dead master's
-/// last claims make it a component of one. The largest component (ties:
-/// the one holding the smallest master name) is the majority; a daemon
-/// outside it is stale.
-public struct MasterGraph: Sendable {
-    /// The newest entry of every master heard of.
-    public private(set) var entries: [String: MasterEntry] = [:]
+/// The members' reachability graph (MISSION D6, B2). Every daemon, master
+/// or leaf, publishes which daemons it has live links to; entries flood
+/// with the gossip. An edge counts only when both ends claim it, so a dead
+/// daemon's last claims make it a component of one, and a daemon's own
+/// entry decides every edge at it. Components are numbered largest first
+/// (ties: the one holding the smallest name); whether one is a majority is
+/// the verdict's business (`PartitionVerdict`: more than half of every
+/// member known).
+public struct MemberGraph: Sendable {
+    /// The newest entry of every daemon heard of.
+    public private(set) var entries: [String: MemberEntry] = [:]
     /// Component number of each master, 0 = the largest.
     public private(set) var component: [String: Int] = [:]
     /// The size of each component, largest first.
@@ -16,17 +18,27 @@ public struct MasterGraph: Sendable {
     private var cachedHash: UInt64 = 0
     private var dirty = false
     private var claims: [String: Set<String>] = [:]
+    /// How many of the entries are masters'.
+    public private(set) var masterCount = 0
 
     /// Creates an empty graph.
     public init() {}
 
     /// Stores `entry` if it is newer; true when it changed the graph.
     @discardableResult
-    public mutating func merge(_ entry: MasterEntry) -> Bool {
+    public mutating func merge(_ entry: MemberEntry) -> Bool {
         if let held = entries[entry.name], !entry.isNewer(than: held) { return false }
-        if let held = entries[entry.name] { cachedHash ^= Self.hash(held) }
-        if entries[entry.name]?.masters != entry.masters { claims[entry.name] = Set(entry.masters) ; dirty = true }
-        if entries[entry.name] == nil { dirty = true }
+        if let held = entries[entry.name] {
+            cachedHash ^= Self.hash(held)
+            if held.master { masterCount -= 1 }
+        }
+        let held = entries[entry.name]
+        if held?.masters != entry.masters || held?.leaves != entry.leaves {
+            claims[entry.name] = Set(entry.masters).union(entry.leaves)
+            dirty = true
+        }
+        if held == nil || held?.master != entry.master { dirty = true }
+        if entry.master { masterCount += 1 }
         entries[entry.name] = entry
         cachedHash ^= Self.hash(entry)
         return true
@@ -40,11 +52,14 @@ public struct MasterGraph: Sendable {
     /// The XOR over entries of (name, generation, seq): equal hashes, equal graphs.
     public var hash: UInt64 { cachedHash }
 
-    private static func hash(_ e: MasterEntry) -> UInt64 {
+    private static func hash(_ e: MemberEntry) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in e.name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return mix(h ^ mix(e.generation) ^ mix(e.seq &* 31 &+ 7))
     }
+
+    /// Whether any master is known (without one there is no quorum to count).
+    public var knowsMasters: Bool { masterCount > 0 }
 
     /// Recomputes the components (union of mutually claimed edges).
     private mutating func recompute() {
@@ -62,7 +77,7 @@ public struct MasterGraph: Sendable {
             return x
         }
         for (i, n) in names.enumerated() {
-            for m in entries[n]!.masters {
+            for m in claims[n] ?? [] {
                 guard let j = index[m], claims[m]?.contains(n) == true else { continue }
                 let a = find(i), b = find(j)
                 if a != b { parent[max(a, b)] = min(a, b) }
@@ -79,20 +94,19 @@ public struct MasterGraph: Sendable {
         for (i, n) in names.enumerated() { component[n] = rank[find(i)]! }
     }
 
-    /// Whether master `name` is in the largest component.
-    public func inMajority(_ name: String) -> Bool { component[name] == 0 }
-
-    /// The masters in component `c`, sorted.
+    /// The members of component `c`, sorted.
     public func members(of c: Int) -> [String] {
         component.filter { $0.value == c }.map(\.key).sorted()
     }
 
-    /// Every origin the masters of component `c` vouch for: the masters and their leaves.
+    /// Every origin component `c` vouches for: its members, and every
+    /// daemon they have a live link to (a daemon just linked, whose own
+    /// entry has not arrived yet, is vouched for by the one it linked to).
     public func vouched(by c: Int) -> Set<String> {
         var out = Set<String>()
         for (name, comp) in component where comp == c {
             out.insert(name)
-            for leaf in entries[name]!.leaves { out.insert(leaf) }
+            out.formUnion(claims[name] ?? [])
         }
         return out
     }
