@@ -36,11 +36,13 @@ extension Node {
     /// Tracks which origins are alive, and buries those dead for longer
     /// than the origin timeout (`OriginPurge`); a master tells its leaves.
     mutating func updateLiveness(now: Instant, effects: inout [Effect]) {
-        let upPeers = liveness.needsAliveSet ? links.upPeers.map(\.name) : []
+        let rebuilt = liveness.needsAliveSet
+        let upPeers = rebuilt ? links.upPeers.map(\.name) : []
         let graph = membership.graph
         let component = membership.verdict.component
         let dead = liveness.round(name: config.name, upPeers: upPeers, vouched: { component.map { graph.vouched(by: $0) } ?? [] },
                                   origins: replica.origins, selfID: replica.selfID, judge: purgeJudge, now: now.ms)
+        if rebuilt { links.reached(byOthers: liveness.alive, now: now.ms) }
         var notices: [RecordBatch] = []
         for id in dead {
             let o = registry.origin(id)!

@@ -11,10 +11,11 @@ import RarangiProtocol
 /// - link-up U = L + 2·base + 4d: a connect sent into a black hole is given
 ///   up after L, the first retry waits at most 2·base (1–2 s), then the
 ///   connect and the two hellos.
-/// - back-off after a heal A(g): a leaf's link down for g ms retries after
-///   at most min(5 min, 2g + 2·base) (delays double from 1 s: the wait in
-///   progress is less than twice the time already waited); master–master
-///   links probe at the first step for ever, A = 0.
+/// - back-off after a heal A(g): a link down for g ms retries after at most
+///   min(5 min, 2g + 2·base) (delays double from 1 s: the wait in progress
+///   is less than twice the time already waited). Master links too (D7): a
+///   link whose peer others report alive is probed at the first step, but
+///   a side cut off whole hears no such report.
 /// - propagation P = 3 hops × 2G + G: leaf → master → master → leaf; each
 ///   hop repairs a lost push within two digest rounds; one round more for
 ///   where in its round a change lands. Slow links add 12 one-way extra
@@ -61,9 +62,9 @@ public struct OracleBounds: Sendable {
     public var linkUpMs: Int64 { linkTimeoutMs + 2 * Backoff.baseMs + 4 * maxDelayMs }
     /// P: a change crosses the whole topology once links are up.
     public var propagationMs: Int64 { 3 * 2 * gossipMs + gossipMs }
-    /// A(g): the back-off allowance of a leaf's link after a gap of `gapMs`.
-    public func backoffMs(afterGap gapMs: Int64, masterLink: Bool) -> Int64 {
-        guard gapMs > 0, !masterLink else { return 0 }
+    /// A(g): the back-off allowance of a link after a gap of `gapMs`.
+    public func backoffMs(afterGap gapMs: Int64) -> Int64 {
+        guard gapMs > 0 else { return 0 }
         return min(Backoff.maxMs, 2 * gapMs + 2 * Backoff.baseMs)
     }
     /// Extra propagation while links are slowed by `extraMs` one way.
@@ -80,7 +81,7 @@ public struct OracleBounds: Sendable {
     public var raceWindowMs: Int64 { linkUpMs + propagationMs }
     /// The convergence bound once every fault has healed, after a longest link gap of `gapMs`.
     public func convergenceMs(longestGapMs gapMs: Int64) -> Int64 {
-        max(lossMs + backoffMs(afterGap: gapMs, masterLink: false), ghostMs + freshGraceMs)
+        max(lossMs + backoffMs(afterGap: gapMs), ghostMs + freshGraceMs)
     }
     /// The bounds, one line, for reports.
     public var summary: String {

@@ -81,7 +81,7 @@ struct Reachability {
             if c {
                 let gap = downSince[k].map { now - $0 } ?? 0
                 longestGapMs = max(longestGapMs, gap)
-                usableFrom[k] = now + bounds.backoffMs(afterGap: gap, masterLink: topology.isMasterLink(p))
+                usableFrom[k] = now + bounds.backoffMs(afterGap: gap)
                 downSince[k] = nil
             } else {
                 downSince[k] = now

@@ -292,21 +292,84 @@ final class ReplicationCoreTests: XCTestCase {
         XCTAssertEqual(String(decoding: node.registry.deltasDocument([("a", 10)]), as: UTF8.self), #"{"a":[["web","i2",null,11]]}"#)
     }
 
-    func testMasters_probeEachOtherAtTheFirstStep_forEver() {
+    func masterHello(_ name: String) -> PeerHello {
+        PeerHello(environment: "testing", cluster: "c", name: name, generation: 1, master: true, host: "h", port: 1)
+    }
+
+    /// D7 on master links too: a master nobody reports alive is dialled
+    /// ever less often, up to 5 minutes, so a thousand masters do not
+    /// hammer one dead address.
+    func testMasterLink_toAPeerNobodyReportsAlive_backsOffExponentially_toTheCap() {
         var node = Node(config: NodeConfig(environment: "testing", name: "m1", master: true, peers: [.init(host: "h", port: 1)]), seed: 3)
         let id = node.links.table.keys.first!
         var t: Int64 = 0
         _ = node.handle(.deadline, now: Instant(ms: t))
         _ = node.handle(.peerConnected(id, host: "h"), now: Instant(ms: t))
-        _ = node.handle(.peerMessage(id, .hello(PeerHello(environment: "testing", cluster: "c", name: "m2", generation: 1, master: true, host: "h", port: 1))), now: Instant(ms: t))
-        for _ in 0..<8 {
+        _ = node.handle(.peerMessage(id, .hello(masterHello("m2"))), now: Instant(ms: t))
+        var delays: [Int64] = []
+        for _ in 0..<12 {
             t += 10
             _ = node.handle(.peerClosed(id), now: Instant(ms: t))
+            _ = node.handle(.deadline, now: Instant(ms: t + 1))  // a round: the alive set no longer holds m2
             guard case let .waiting(until)? = node.links[id]?.state else { return XCTFail("not waiting") }
-            XCTAssertTrue((1000..<2000).contains(until - t), "master probe delay \(until - t)")
+            delays.append(until - t)
             t = until
             _ = node.handle(.deadline, now: Instant(ms: t))
         }
+        XCTAssertTrue((1000..<2000).contains(delays[0]), "the first retry within 1-2 s: \(delays)")
+        XCTAssertTrue(delays[3] >= 8000, "backs off: \(delays)")
+        XCTAssertEqual(delays.last, 300_000, "capped at 5 minutes: \(delays)")
+    }
+
+    /// A link to a master that another member reports alive (a partial cut)
+    /// is probed at the first step, and one that had backed off retries
+    /// within a second once the report arrives: the heal is noticed within
+    /// a few rounds, not after a grown back-off.
+    func testMasterLink_toAPeerOthersReportAlive_isProbed_andABackedOffOneIsPulledIn() {
+        var node = Node(config: NodeConfig(environment: "testing", name: "m1", master: true,
+                                           peers: [.init(host: "h2", port: 1), .init(host: "h3", port: 1)]), seed: 5)
+        let ids = node.links.table.keys.sorted { $0.raw < $1.raw }
+        let (l2, l3) = (ids[0], ids[1])
+        var t: Int64 = 0
+        tick(t)
+        for (l, name) in [(l2, "m2"), (l3, "m3")] {
+            _ = node.handle(.peerConnected(l, host: "h"), now: Instant(ms: t))
+            _ = node.handle(.peerMessage(l, .hello(masterHello(name))), now: Instant(ms: t))
+        }
+        // m3 stays heard throughout (its digests), so its link never times out.
+        func tick(_ at: Int64) {
+            _ = node.handle(.peerMessage(l3, .digest(hash: 0, membersHash: 0, entries: nil)), now: Instant(ms: at))
+            _ = node.handle(.deadline, now: Instant(ms: at))
+        }
+        // m2 is cut from m1 for a long while, and nobody reports it: its link backs off.
+        for _ in 0..<6 {
+            t += 10
+            _ = node.handle(.peerClosed(l2), now: Instant(ms: t))
+            t += 1000
+            tick(t)
+            guard case let .waiting(until)? = node.links[l2]?.state else { return XCTFail("not waiting") }
+            t = until
+            tick(t)
+        }
+        t += 10
+        _ = node.handle(.peerClosed(l2), now: Instant(ms: t))
+        guard case let .waiting(far)? = node.links[l2]?.state else { return XCTFail("not waiting") }
+        XCTAssertGreaterThan(far - t, 30_000, "backed off")
+        // m3 now reports m2 alive, and m2 reports m3: at the next round m2's link is pulled in.
+        let e3 = MemberEntry(name: "m3", generation: 1, seq: 9, cluster: "c", host: "h3", port: 1, master: true, masters: ["m1", "m2"], leaves: [])
+        let e2 = MemberEntry(name: "m2", generation: 1, seq: 9, cluster: "c", host: "h2", port: 1, master: true, masters: ["m3"], leaves: [])
+        _ = node.handle(.peerMessage(l3, .members([e3, e2])), now: Instant(ms: t + 1))
+        t += 1000
+        tick(t)
+        guard case let .waiting(soon)? = node.links[l2]?.state else { return XCTFail("not waiting") }
+        XCTAssertLessThanOrEqual(soon - t, 1000, "a report of m2 alive pulls its link in")
+        // And while m2 is reported alive, each failure retries at the first step.
+        t = soon
+        tick(t)
+        t += 10
+        _ = node.handle(.peerClosed(l2), now: Instant(ms: t))
+        guard case let .waiting(probe)? = node.links[l2]?.state else { return XCTFail("not waiting") }
+        XCTAssertTrue((1000..<2000).contains(probe - t), "probed at the first step: \(probe - t)")
     }
 
     func testLeaf_followsItsMastersVerdictOnADeadOrigin_andIgnoresALeafsClaim() {

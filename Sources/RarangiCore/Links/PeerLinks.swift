@@ -23,6 +23,10 @@ struct PeerLinks {
     private(set) var bytesOut = 0
     /// Pushes to a slow link replaced by a newer delta of the same key.
     private(set) var coalesced = 0
+    /// The daemons this daemon's component reaches (its alive set at the
+    /// last round): a peer in it is alive, reached by others, so its link
+    /// is probed at the first back-off step instead of backing off.
+    private var reachedByOthers: Set<String> = []
 
     /// One outbound link per configured peer, due to connect at once.
     init(peers: [NodeConfig.Peer], seed: UInt64) {
@@ -201,10 +205,11 @@ struct PeerLinks {
             }
             return
         }
-        // Masters probe each other at the first back-off step (1–2 s) for
-        // ever: that is how a healed partition is noticed within a round or
-        // two. Every other link backs off exponentially to 5 minutes.
-        let probe = master && (link.peer?.master == true || link.learned)
+        // Every link backs off exponentially to 5 minutes (D7), so a
+        // thousand daemons do not hammer one dead address — except a link
+        // to a peer that others report alive (it is in our component): a
+        // partial cut is probed at the first step (1–2 s) until it heals.
+        let probe = link.peer.map { reachedByOthers.contains($0.name) } ?? false
         let delay = Backoff.delay(attempt: probe ? 0 : link.attempt, random: rng.next())
         link.attempt += 1
         link.state = .waiting(until: now + delay)
@@ -212,6 +217,20 @@ struct PeerLinks {
         effects.append(.log(LogEvent(wasUp ? .info : .debug, wasUp ? "link_down" : "link_retry",
                                      [("link", id.description), ("peer", link.peer?.name ?? "\(link.host):\(link.port)"),
                                       ("reason", reason), ("retry_ms", "\(delay)"), ("attempt", "\(link.attempt)")])))
+    }
+
+    /// The daemons our component reaches, taken at a round. A waiting
+    /// link to one of them that had backed off retries within one base
+    /// step: another daemon reports the peer alive, so a healed partition
+    /// is noticed within a few rounds instead of after a grown back-off.
+    mutating func reached(byOthers alive: Set<String>, now: Int64) {
+        reachedByOthers = alive
+        for (id, l) in ordered where l.attempt > 1 {
+            guard let name = l.peer?.name, alive.contains(name), case let .waiting(until) = l.state,
+                  until > now + 2 * Backoff.baseMs else { continue }
+            table[id]!.state = .waiting(until: now + Int64(rng.next() % UInt64(Backoff.baseMs)))
+            table[id]!.attempt = 1
+        }
     }
 
     /// What the peer's hello did to its link.
