@@ -64,7 +64,7 @@ extension Node {
     mutating func linkDown(_ id: LinkID, reason: String, now: Instant, effects: inout [Effect]) {
         guard links.canGoDown(id) else { return }
         let wasUp = links[id]!.isUp
-        links.down(id, reason: reason, now: now.ms, master: config.master, effects: &effects)
+        links.down(id, reason: reason, now: now.ms, effects: &effects)
         guard wasUp else { return }
         liveness.linksChanged()
         membership.ownEntryChanged()

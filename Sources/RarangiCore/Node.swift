@@ -96,7 +96,7 @@ public struct Node {
         case .deadline:
             push(registry.expire(now: now, effects: &effects), effects: &effects)
             registry.timeOutWatches(now: now, effects: &effects)
-            links.fireDeadlines(now: now.ms, timeoutMs: config.linkTimeoutMs, master: config.master, effects: &effects)
+            links.fireDeadlines(now: now.ms, timeoutMs: config.linkTimeoutMs, effects: &effects)
             if let g = nextGossipAt, g <= now.ms, !links.isEmpty { gossipRound(now: now, effects: &effects) }
         case let .peerConnected(id, host):
             if links.connected(id, host: host, now: now.ms, timeoutMs: config.linkTimeoutMs) {

@@ -21,11 +21,11 @@ final class PeerLinksTests: XCTestCase {
         let id = links.table.keys.first!
         XCTAssertEqual(links.nextDeadline, 0)
         var effects: [Effect] = []
-        links.fireDeadlines(now: 0, timeoutMs: 1500, master: false, effects: &effects)
+        links.fireDeadlines(now: 0, timeoutMs: 1500, effects: &effects)
         guard case .connect(id, "h", 1)? = effects.first else { return XCTFail("no connect: \(effects)") }
         XCTAssertEqual(links[id]?.state, .connecting(deadline: 1500))
         effects = []
-        links.fireDeadlines(now: 1500, timeoutMs: 1500, master: false, effects: &effects)
+        links.fireDeadlines(now: 1500, timeoutMs: 1500, effects: &effects)
         XCTAssertTrue(effects.contains { if case .closePeer(id) = $0 { return true }; return false })
         guard case let .waiting(until)? = links[id]?.state else { return XCTFail("not waiting") }
         XCTAssertTrue((2500..<3500).contains(until), "first retry within 1–2 s: \(until)")

@@ -160,7 +160,7 @@ struct PeerLinks {
     /// Connects the links whose wait is over; gives up on connects and
     /// handshakes past their deadline (they were never up: nothing else to
     /// tell). See `LinkTimeouts` for the silent links.
-    mutating func fireDeadlines(now: Int64, timeoutMs: Int64, master: Bool, effects: inout [Effect]) {
+    mutating func fireDeadlines(now: Int64, timeoutMs: Int64, effects: inout [Effect]) {
         for (id, link) in ordered {
             switch link.state {
             case let .waiting(until) where until <= now:
@@ -174,7 +174,7 @@ struct PeerLinks {
             case let .connecting(deadline) where deadline <= now,
                  let .handshaking(deadline) where deadline <= now:
                 effects.append(.closePeer(id))
-                down(id, reason: "timeout", now: now, master: master, effects: &effects)
+                down(id, reason: "timeout", now: now, effects: &effects)
             default:
                 break
             }
@@ -192,7 +192,7 @@ struct PeerLinks {
 
     /// A link's connection is gone: an outbound link waits out its back-off,
     /// an inbound one is forgotten. What it kept for a slow peer is dropped.
-    mutating func down(_ id: LinkID, reason: String, now: Int64, master: Bool, effects: inout [Effect]) {
+    mutating func down(_ id: LinkID, reason: String, now: Int64, effects: inout [Effect]) {
         guard canGoDown(id), var link = table[id] else { return }
         link.slow = false
         link.kept = CoalescedPushes()
