@@ -50,8 +50,7 @@ extension Node {
             liveness.originsChanged()
         }
         liveness.linksChanged()
-        membership.ownEntryChanged()
-        _ = membership.publishOwnEntry(config: config, upPeers: links.upPeers)
+        membership.linksChanged(config: config, upPeers: links.upPeers)
         links.send(id, .digest(hash: registry.digestHash(), membersHash: graph.hash, entries: replica.digest), effects: &effects)
         sendAllEntries(id, effects: &effects)
         recomputePartition(now: now, effects: &effects)
@@ -67,8 +66,7 @@ extension Node {
         links.down(id, reason: reason, now: now.ms, effects: &effects)
         guard wasUp else { return }
         liveness.linksChanged()
-        membership.ownEntryChanged()
-        _ = membership.publishOwnEntry(config: config, upPeers: links.upPeers)
+        membership.linksChanged(config: config, upPeers: links.upPeers)
         recomputePartition(now: now, effects: &effects)
     }
 

@@ -28,11 +28,11 @@ public struct MemberGraph: Sendable {
     @discardableResult
     public mutating func merge(_ entry: MemberEntry) -> Bool {
         if let held = entries[entry.name], !entry.isNewer(than: held) { return false }
-        if let held = entries[entry.name] {
+        let held = entries[entry.name]
+        if let held {
             cachedHash ^= Self.hash(held)
             if held.master { masterCount -= 1 }
         }
-        let held = entries[entry.name]
         if held?.masters != entry.masters || held?.leaves != entry.leaves {
             claims[entry.name] = Set(entry.masters).union(entry.leaves)
             dirty = true

@@ -19,6 +19,12 @@ struct Membership {
     /// This daemon's links changed: publish its entry again.
     mutating func ownEntryChanged() { ownEntryStale = true }
 
+    /// A link went up or down: this daemon's entry is published again at once.
+    mutating func linksChanged(config: NodeConfig, upPeers: [PeerHello]) {
+        ownEntryStale = true
+        _ = publishOwnEntry(config: config, upPeers: upPeers)
+    }
+
     /// Rebuilds this master's entry when its links changed; true when it
     /// did (who is alive may have changed with it).
     mutating func publishOwnEntry(config: NodeConfig, upPeers: [PeerHello]) -> Bool {
