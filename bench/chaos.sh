@@ -9,10 +9,10 @@
 # The faults end 25 s before --duration; the run then waits for convergence
 # (at most its bound + 5 s), so the default run takes about 100 s; the
 # whole run is bounded by --duration + 180 s.
-# Usage: bench/chaos.sh [--duration SECONDS] [--seed N] [--faults all|none] [--keep] [--no-build]
+# Usage: bench/chaos.sh [--duration SECONDS] [--seed N] [--faults all|none] [--keep] [--no-build] [--bin RARANGID]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-duration=120 seed="" faults=all keep=0 build=1
+duration=120 seed="" faults=all keep=0 build=1 bin=""
 while (($#)); do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
@@ -20,6 +20,7 @@ while (($#)); do
     --faults) faults=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     --no-build) build=0; shift ;;
+    --bin) bin=$2; build=0; shift 2 ;;
     -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
@@ -32,7 +33,8 @@ for tool in ip iptables tc curl python3 cc; do
   command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/install-deps.sh bench" >&2; exit 2; }
 done
 if ((build)); then swift build -c release --product rarangid >/dev/null; fi
-bin=$(pwd)/.build/release/rarangid
+[[ -n $bin ]] || bin=$(pwd)/.build/release/rarangid
+[[ $bin == /* ]] || bin=$(pwd)/$bin
 [[ -x $bin ]] || { echo "no $bin: build it first" >&2; exit 2; }
 rundir=$(mktemp -d "${TMPDIR:-/tmp}/rarangi-chaos.XXXXXX")
 ns="rarangi-chaos-$$"

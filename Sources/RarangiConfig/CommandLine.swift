@@ -132,6 +132,13 @@ public enum FlagParser {
             logLevel: LogEvent.Level.allCases.first { $0.name == (try? checked("log-level")) } ?? .info,
             configFile: merged["config"]?.last)
         config.originTimeoutMs = try int("origin-timeout")
+        if merged["tombstone-ttl"] != nil {
+            let ttl = try int("tombstone-ttl")
+            guard ttl >= config.originTimeoutMs else {
+                throw ConfigError("--tombstone-ttl \(ttl) is shorter than --origin-timeout \(config.originTimeoutMs): a dead daemon's life must be kept out at least as long as it took to find it dead")
+            }
+            config.tombstoneTTLMs = ttl
+        }
         config.resolvConf = try checked("resolv-conf")!
         return config
     }

@@ -25,6 +25,8 @@ public struct DaemonConfig: Sendable {
     public var gossipIntervalMs: Int
     /// Milliseconds after which an unreachable origin is dead.
     public var originTimeoutMs: Int = 10_000
+    /// Milliseconds tombstones are kept (nil: derived from the origin timeout).
+    public var tombstoneTTLMs: Int?
     /// Client connections served at once.
     public var maxConnections: Int
     /// Largest body accepted.
@@ -46,6 +48,7 @@ public struct DaemonConfig: Sendable {
                    livenessSeconds: livenessSeconds, maxTTLSeconds: maxTTLSeconds,
                    master: master, peers: peers,
                    gossipIntervalMs: Int64(gossipIntervalMs), originTimeoutMs: Int64(originTimeoutMs),
+                   tombstoneTTLMs: tombstoneTTLMs.map(Int64.init),
                    advertiseHost: listen.host == "0.0.0.0" || listen.host == "::" ? "" : listen.host,
                    advertisePort: listen.port)
     }

@@ -110,6 +110,7 @@ public struct Node {
             links.backlog(id, slow: slow, effects: &effects)
         }
         if !links.isEmpty, nextGossipAt == nil { nextGossipAt = now.ms + config.gossipIntervalMs }
+        push(registry.writeOwed(now: now), effects: &effects)
         // Watchers hear of a change in the very turn that applied it.
         registry.notifyWatchers(effects: &effects)
     }

@@ -35,14 +35,21 @@ public struct NodeConfig: Sendable {
     /// A link silent for this long is cut (three missed rounds).
     public var linkTimeoutMs: Int64 { max(3 * gossipIntervalMs, 1500) }
     /// Tombstones are kept this long; a peer lagging more gets a snapshot.
-    public var tombstoneTTLMs: Int64 { max(60_000, 3 * originTimeoutMs) }
+    /// A dead origin's life is kept out as long. By default the larger of
+    /// 60 s and three origin timeouts.
+    public var tombstoneTTLMs: Int64 {
+        get { tombstoneTTLSetting ?? max(60_000, 3 * originTimeoutMs) }
+        set { tombstoneTTLSetting = newValue }
+    }
+    private var tombstoneTTLSetting: Int64?
 
     /// Creates a configuration.
     public init(environment: String, cluster: String = "default", name: String,
                 livenessSeconds: Int = 90, maxTTLSeconds: Int = 86400,
                 generation: UInt64 = 1, master: Bool = false, peers: [Peer] = [],
-                gossipIntervalMs: Int64 = 1000, originTimeoutMs: Int64 = 10_000,
+                gossipIntervalMs: Int64 = 1000, originTimeoutMs: Int64 = 10_000, tombstoneTTLMs: Int64? = nil,
                 advertiseHost: String = "", advertisePort: Int = 0) {
+        self.tombstoneTTLSetting = tombstoneTTLMs
         self.environment = environment
         self.cluster = cluster
         self.name = name

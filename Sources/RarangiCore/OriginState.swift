@@ -43,6 +43,15 @@ struct OriginRecord {
     var kind: DeltaKind { DeltaKind(rawValue: UInt8(bits >> 62)) ?? .put }
 }
 
+/// An explicit DELETE made at an origin: its version in the origin's stream
+/// and the records it hides (`DeltaCause`). Kept apart from the origin's
+/// records, so the deleter re-registering the instance does not overwrite
+/// it: a daemon that missed it still receives it from the stream.
+struct KillRecord {
+    var version: UInt64
+    var causes: [DeltaCause]
+}
+
 /// Everything held of one origin daemon's life (MISSION H4): its records,
 /// ordered by its own versions, and how far they are known to be complete.
 struct OriginState {
@@ -58,6 +67,8 @@ struct OriginState {
     var ahead: [UInt64: UInt64] = [:]
     /// The records, live and tombstones.
     var records: [RecordKey: OriginRecord] = [:]
+    /// The explicit DELETEs this origin made, newest per key.
+    var kills: [RecordKey: KillRecord] = [:]
     /// Tombstones in arrival order, for garbage collection.
     var tombstones: [(key: RecordKey, version: UInt64, at: Int64)] = []
     var tombstoneHead = 0
@@ -106,6 +117,9 @@ struct OriginState {
         var out: [Delta] = []
         for (key, r) in records where r.version > since {
             out.append(Delta(service: key.service, id: key.id, version: r.version, kind: r.kind, body: r.body))
+        }
+        for (key, k) in kills where k.version > since {
+            out.append(Delta(service: key.service, id: key.id, version: k.version, kind: .kill, body: [], causes: k.causes))
         }
         // Versions of one origin are unique; the key breaks a tie a peer
         // could send, so the order never depends on the hash seed.

@@ -7,8 +7,16 @@ import RarangiWire
 ///
 /// The traps of MISSION.md hold here: an origin's `remove` (expiry, closed
 /// session) drops only that origin's record; a `kill` (explicit DELETE)
-/// hides every origin's older record of the key; a new generation of an
-/// origin name supersedes everything of the old one.
+/// hides exactly the records the deleter was showing (its causes) and
+/// their origins' older ones; a new generation of an origin name
+/// supersedes everything of the old one.
+///
+/// A DELETE stays durable without trusting the kill to reach everyone in
+/// time: the owner of a hidden record writes its own removal when the kill
+/// reaches it, so the removal travels in the owner's stream; a kill is
+/// collected only once every record it names is superseded here; and the
+/// kills of a life that ends (purged, or outlived by a newer one) that are
+/// not yet settled are taken over by this daemon as kills of its own.
 public struct Replica {
     /// The visible catalogue.
     public private(set) var view = Catalogue()
@@ -19,8 +27,11 @@ public struct Replica {
     /// held by one origin is found through the view, which shows that
     /// origin's record (most keys: this saves a table entry per instance).
     private var sharedHolders: [RecordKey: [Int32]] = [:]
-    /// The newest explicit delete of each key.
-    private var kills: [RecordKey: UInt64] = [:]
+    /// The origins holding a kill of each key.
+    private var killers: [RecordKey: [Int32]] = [:]
+    /// Writes this daemon owes its own stream after a batch: removals of its
+    /// records a peer's kill hid, and kills it takes over from an ended life.
+    private var owed = OwedWrites()
     /// This daemon's own origin.
     public let selfID: Int32
     // Local registrations' expiry deadlines live in the view, under the
@@ -46,7 +57,7 @@ public struct Replica {
             let held = origins[Int(id)]!.generation
             if generation < held { return nil }
             if generation > held {
-                clear(id)
+                clear(id, adopting: true)
                 origins[Int(id)] = OriginState(name: name, generation: generation)
                 cachedHash = nil
             }
@@ -87,35 +98,68 @@ public struct Replica {
     /// Forgets an origin and every record it holds (it is dead, H7).
     mutating func purge(_ id: Int32) {
         guard id != selfID, let state = origins[Int(id)] else { return }
-        clear(id)
+        clear(id, adopting: true)
         originIDs[state.name] = nil
         origins[Int(id)] = nil
         freeOrigins.append(id)
         cachedHash = nil
     }
 
-    private mutating func clear(_ id: Int32) {
+    /// Drops every record and kill of origin `id`. When its life ends
+    /// (`adopting`), its kills not yet settled here become this daemon's.
+    private mutating func clear(_ id: Int32, adopting: Bool = false) {
         guard let state = origins[Int(id)] else { return }
         // In key order: each change moves the catalogue's index, so the
         // per-service indexes after a purge must not depend on the hash seed.
-        for (key, r) in state.records.sorted(by: { $0.key < $1.key }) {
-            if r.kind == .put { dropHolder(id, key) }
-            if r.kind == .kill, kills[key] == r.version { kills[key] = nil }
+        for (key, r) in state.records.sorted(by: { $0.key < $1.key }) where r.kind == .put { dropHolder(id, key) }
+        for (key, k) in state.kills {
+            killers[key] = killers[key].flatMap { list in
+                let rest = list.filter { $0 != id }
+                return rest.isEmpty ? nil : rest
+            }
+            if adopting {
+                let open = k.causes.filter { !settled($0, key) }
+                if !open.isEmpty { owed.adopt(key, open) }
+            }
         }
         origins[Int(id)]!.records = [:]
+        origins[Int(id)]!.kills = [:]
         origins[Int(id)]!.liveCount = 0
+    }
+
+    /// Whether the record a kill names is superseded here: its life is not
+    /// held (gone, or another life), or its origin wrote the key since.
+    private func settled(_ c: DeltaCause, _ key: RecordKey) -> Bool {
+        guard let oid = originIDs[c.origin], let o = origins[Int(oid)], o.generation == c.generation else { return true }
+        guard let r = o.records[key] else { return false }
+        return r.version > c.version || (oid == selfID && r.kind != .put)
+    }
+
+    /// Whether a kill held here hides origin `id`'s record of `key` at `version`.
+    private func hidden(_ id: Int32, _ key: RecordKey, version: UInt64) -> Bool {
+        guard let list = killers[key] else { return false }
+        let o = origins[Int(id)]!
+        for k in list {
+            guard let kill = origins[Int(k)]!.kills[key] else { continue }
+            if kill.causes.contains(where: { $0.origin == o.name && $0.generation == o.generation && $0.version >= version }) {
+                return true
+            }
+        }
+        return false
     }
 
     // MARK: writes
 
     /// Stores a record of origin `id`; false when it is not newer than the held one.
     @discardableResult
-    mutating func store(_ id: Int32, _ key: RecordKey, version: UInt64, kind: DeltaKind, body: [UInt8], now: Int64) -> Bool {
+    mutating func store(_ id: Int32, _ key: RecordKey, version: UInt64, kind: DeltaKind, body: [UInt8],
+                        causes: [DeltaCause] = [], now: Int64) -> Bool {
         guard version < OriginRecord.versionLimit else { return false }
+        if kind == .kill { return storeKill(id, key, version: version, causes: causes, now: now) }
         if let existing = origins[Int(id)]!.records[key], existing.version >= version { return false }
         var kind = kind
         var body = body
-        if kind == .put, let k = kills[key], k >= version {
+        if kind == .put, id != selfID, hidden(id, key, version: version) {
             kind = .remove
             body = []
         }
@@ -136,17 +180,44 @@ public struct Replica {
             origins[Int(id)]!.tombstones.append((key, version, now))
             if id == selfID { dropLocalSlot(key) }
         }
-        if kind == .kill {
-            if (kills[key] ?? 0) < version { kills[key] = version }
-            for h in holders(of: key) where origins[Int(h)]!.records[key]!.version < version {
-                origins[Int(h)]!.records[key] = nil
-                origins[Int(h)]!.liveCount -= 1
-                dropHolder(h, key)
-                if h == selfID { dropLocalSlot(key) }
-            }
-        }
         refresh(key, holders(of: key))
         return true
+    }
+
+    /// Stores origin `id`'s kill of `key` and hides what it names. A newer
+    /// kill of the same origin and key replaces the older one and carries
+    /// its causes on, so a daemon that missed the older one loses nothing.
+    private mutating func storeKill(_ id: Int32, _ key: RecordKey, version: UInt64, causes: [DeltaCause], now: Int64) -> Bool {
+        let old = origins[Int(id)]!.kills[key]
+        if let old, old.version >= version { return false }
+        let merged = Replica.merge(old?.causes ?? [], causes)
+        origins[Int(id)]!.kills[key] = KillRecord(version: version, causes: merged)
+        origins[Int(id)]!.tombstones.append((key, version, now))
+        if !(killers[key]?.contains(id) ?? false) { killers[key, default: []].append(id) }
+        for c in causes {
+            guard let oid = originIDs[c.origin], let o = origins[Int(oid)], o.generation == c.generation,
+                  let r = o.records[key], r.kind == .put, r.version <= c.version else { continue }
+            if oid == selfID {
+                // This daemon's own record: it writes the removal itself, in
+                // its own stream, so the DELETE outlives the kill.
+                owed.remove(key)
+                continue
+            }
+            origins[Int(oid)]!.records[key] = OriginRecord(version: r.version, kind: .remove, body: [])
+            origins[Int(oid)]!.liveCount -= 1
+            origins[Int(oid)]!.tombstones.append((key, r.version, now))
+            dropHolder(oid, key)
+        }
+        return true
+    }
+
+    /// Two sorted cause lists as one: per origin life the newer version.
+    static func merge(_ a: [DeltaCause], _ b: [DeltaCause]) -> [DeltaCause] {
+        if a.isEmpty { return b }
+        var byLife: [String: [UInt64: UInt64]] = [:]
+        for c in a + b { byLife[c.origin, default: [:]][c.generation] = max(byLife[c.origin]?[c.generation] ?? 0, c.version) }
+        return byLife.flatMap { origin, lives in lives.map { DeltaCause(origin: origin, generation: $0.key, version: $0.value) } }
+            .sorted()
     }
 
     /// Registers or refreshes a local instance; returns the delta to push,
@@ -178,12 +249,46 @@ public struct Replica {
         return Delta(service: key.service, id: key.id, version: v, kind: .remove, body: [])
     }
 
-    /// A local explicit DELETE: hides the instance everywhere.
-    mutating func killLocal(_ key: RecordKey, version: UInt64, now: Int64) -> Delta {
-        store(selfID, key, version: version, kind: .kill, body: [], now: now)
-        origins[Int(selfID)]!.wrote(version)
+    /// A local explicit DELETE: this daemon's own record goes as a removal
+    /// of its own, and a kill names every other record of the instance it
+    /// shows, to be hidden wherever it arrives (nothing it did not see).
+    mutating func killLocal(_ key: RecordKey, version: () -> UInt64, now: Int64) -> [Delta] {
+        var out: [Delta] = []
+        if let d = removeLocal(key, version: version, now: now) { out.append(d) }
+        let causes = holders(of: key).map { h -> DeltaCause in
+            let o = origins[Int(h)]!
+            return DeltaCause(origin: o.name, generation: o.generation, version: o.records[key]!.version)
+        }
+        if let d = ownKill(key, causes: causes.sorted(), version: version, now: now) { out.append(d) }
+        return out
+    }
+
+    /// Writes a kill of this daemon's own naming `causes` (none: nothing).
+    private mutating func ownKill(_ key: RecordKey, causes: [DeltaCause], version: () -> UInt64, now: Int64) -> Delta? {
+        guard !causes.isEmpty else { return nil }
+        let v = version()
+        storeKill(selfID, key, version: v, causes: causes, now: now)
+        origins[Int(selfID)]!.wrote(v)
         cachedHash = nil
-        return Delta(service: key.service, id: key.id, version: version, kind: .kill, body: [])
+        let held = local.kills[key]!
+        return Delta(service: key.service, id: key.id, version: v, kind: .kill, body: [], causes: held.causes)
+    }
+
+    /// The writes this daemon owes its own stream after peers' batches (see
+    /// `OwedWrites`), made now: the deltas to push.
+    mutating func writeOwed(version: () -> UInt64, now: Int64) -> [Delta] {
+        guard !owed.isEmpty else { return [] }
+        let due = owed
+        owed = OwedWrites()
+        var out: [Delta] = []
+        for key in due.removals.sorted() {
+            if let d = removeLocal(key, version: version, now: now) { out.append(d) }
+        }
+        for key in due.adopted.keys.sorted() {
+            let open = due.adopted[key]!.filter { !settled($0, key) && $0.origin != local.name }
+            if let d = ownKill(key, causes: open, version: version, now: now) { out.append(d) }
+        }
+        return out
     }
 
     /// Removes local registrations past their deadline, as origin-local removals.
@@ -230,7 +335,10 @@ public struct Replica {
         var best: (version: UInt64, origin: Int32)? = nil
         for h in holders {
             let v = origins[Int(h)]!.records[key]!.version
-            if best == nil || v > best!.version { best = (v, h) }
+            // Equal versions of two origins: the greater origin name shows,
+            // the same choice on every daemon whatever order they arrived in.
+            if best == nil || v > best!.version
+                || (v == best!.version && origins[Int(h)]!.name > origins[Int(best!.origin)]!.name) { best = (v, h) }
         }
         if let best {
             let body = origins[Int(best.origin)]!.records[key]!.body
@@ -269,7 +377,8 @@ public struct Replica {
         var last: UInt64 = 0
         for d in batch.deltas {
             clock.observe(d.version)
-            if store(id, RecordKey(service: d.service, id: d.id), version: d.version, kind: d.kind, body: d.body, now: now) {
+            if store(id, RecordKey(service: d.service, id: d.id), version: d.version, kind: d.kind, body: d.body,
+                     causes: d.causes, now: now) {
                 applied = true
             }
             last = max(last, d.version)
@@ -350,8 +459,20 @@ public struct Replica {
                 origins[i]!.tombstoneHead += 1
                 if let r = origins[i]!.records[t.key], r.version == t.version, r.kind != .put {
                     origins[i]!.records[t.key] = nil
-                    if r.kind == .kill, kills[t.key] == r.version { kills[t.key] = nil }
                     dropped += 1
+                } else if let k = origins[i]!.kills[t.key], k.version == t.version {
+                    if k.causes.allSatisfy({ settled($0, t.key) }) {
+                        origins[i]!.kills[t.key] = nil
+                        killers[t.key] = killers[t.key].flatMap { list in
+                            let rest = list.filter { $0 != Int32(i) }
+                            return rest.isEmpty ? nil : rest
+                        }
+                        dropped += 1
+                    } else {
+                        // A record it names is still held unsuperseded here:
+                        // kept (a snapshot carries it on), looked at again later.
+                        origins[i]!.tombstones.append((t.key, t.version, now))
+                    }
                 }
                 origins[i]!.floor = max(origins[i]!.floor, t.version)
             }
@@ -365,7 +486,7 @@ public struct Replica {
 
     /// Tombstones held, for status and tests.
     public var tombstoneCount: Int {
-        origins.reduce(0) { $0 + ($1.map { $0.records.count - $0.liveCount } ?? 0) }
+        origins.reduce(0) { $0 + ($1.map { $0.records.count - $0.liveCount + $0.kills.count } ?? 0) }
     }
 
     /// The records of origin `name` after `since`, as the seed's `/_deltas` lists them.
@@ -391,5 +512,21 @@ public struct Replica {
     /// How many records origin `name` holds live.
     public func liveCount(of name: String) -> Int {
         originIDs[name].flatMap { origins[Int($0)]?.liveCount } ?? 0
+    }
+}
+
+/// What this daemon owes its own stream after applying peers' records:
+/// removals of its own records that a kill hid, and kills of an ended life
+/// it takes over. Made into writes by `Replica.writeOwed` before the turn ends.
+struct OwedWrites {
+    private(set) var removals: Set<RecordKey> = []
+    private(set) var adopted: [RecordKey: [DeltaCause]] = [:]
+
+    var isEmpty: Bool { removals.isEmpty && adopted.isEmpty }
+
+    mutating func remove(_ key: RecordKey) { removals.insert(key) }
+
+    mutating func adopt(_ key: RecordKey, _ causes: [DeltaCause]) {
+        adopted[key] = Replica.merge(adopted[key] ?? [], causes)
     }
 }

@@ -153,8 +153,9 @@ public final class Checker {
                 } else if lossSince[i]?[key] != nil {
                     lossSince[i]![key] = nil
                 }
-                // Ghost: ended, served, not stale.
-                if isServed, let dead = k.deadSince, !stale {
+                // Ghost: ended, served, not stale — a DELETE's end counts from
+                // when this daemon reached the deleter.
+                if isServed, let dead = k.deadSince.flatMap({ heldFrom($0, k.deleters, i) }), !stale {
                     longestGhostMs[key] = max(longestGhostMs[key] ?? 0, t - dead)
                     if heldToGhosts, t - dead > bounds.ghostMs {
                         report(.ghost, i, key, family: "extra", "ended at t=\(Checker.seconds(dead)) (\(k.reason!.rawValue)), still served \(t - dead) ms later (ghost bound \(bounds.ghostMs) ms); fresh since t=\(Checker.seconds(freshSince[i]!))")
@@ -182,6 +183,17 @@ public final class Checker {
             }
         }
         checkStaleHeader(keys)
+    }
+
+    /// From when daemon `i` is held to an end at `dead`: at once, or for a
+    /// DELETE's end from when it reached the deleter (nil: not yet).
+    private func heldFrom(_ dead: Int64, _ deleters: [Int], _ i: Int) -> Int64? {
+        var from = dead
+        for d in deleters where d != i {
+            guard let reached = oracle.reach.reachedSince(i, d) else { return nil }
+            from = max(from, reached)
+        }
+        return from
     }
 
     /// The purge check runs at every this many check instants: a purged

@@ -6,11 +6,17 @@
 /// The semantics are MISSION's: an expiry or a closed session at one daemon
 /// ends only that daemon's registration, never the same instance registered
 /// at another; a DELETE at time t ends every registration of the instance
-/// last PUT before t, and a PUT after it registers it again. A crash ends
-/// every registration of that life of the daemon. An instance is live while
-/// any of its registrations is. A DELETE and a PUT closer than the race
-/// window are concurrent: that registration is uncertain, either outcome is
-/// accepted.
+/// last PUT before t that the deleting daemon had seen, and a PUT after it
+/// registers it again. A crash ends every registration of that life of the
+/// daemon. An instance is live while any of its registrations is. A DELETE
+/// and a PUT are concurrent — that registration is uncertain, either outcome
+/// accepted so long as every daemon ends up agreeing — when they are closer
+/// than the race window, when the deleter could not have seen the
+/// registration (it had not reached the registration's daemon over usable
+/// links for a race window since the registration's version was written),
+/// or when a refresh came before the DELETE could have reached the
+/// registration's daemon. A deleted registration is a ghost only at a
+/// daemon that has reached the deleter.
 public final class Oracle {
     /// An instance: service and id.
     public struct Key: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -57,8 +63,17 @@ public final class Oracle {
         /// TTL deadline at its origin; nil while a connection holds it.
         var deadline: Int64?
         var holder: UInt64?
-        /// The latest DELETE of the instance while this registration existed.
+        /// The latest DELETE of the instance while this registration existed, and where.
         var deletedAt: Int64?
+        var deletedBy: Int?
+        /// Whether that DELETE's daemon had certainly seen the registration's
+        /// version (else the two are concurrent).
+        var deleteSaw = false
+        /// Whether the last PUT came certainly after that DELETE reached the origin.
+        var putAfterKill = true
+        /// When the origin last wrote a new version of it (lenient: at every
+        /// PUT after a DELETE, which may or may not have written one).
+        var versionAt: Int64
         /// An end of its own (expiry is computed from `deadline`).
         var ended: (at: Int64, reason: EndReason)?
 
@@ -68,6 +83,7 @@ public final class Oracle {
             self.life = life
             createdAt = at
             lastPut = at
+            versionAt = at
             certainSince = at
         }
 
@@ -138,6 +154,13 @@ public final class Oracle {
         if let existing = current(host, key, at: t) {
             r = existing
             r.lastPut = t
+            if let td = r.deletedAt, let d = r.deletedBy {
+                // The kill reached this daemon before this PUT only if it had
+                // reached the deleter for a race window since the DELETE.
+                let reached = d == host ? td : reach.reachedSince(host, d)
+                r.putAfterKill = reached.map { max($0, td) + bounds.raceWindowMs <= t } ?? false
+                r.versionAt = t
+            }
         } else {
             r = Registration(key: key, origin: host, life: life[host], at: t)
             r.generation = generation[host]
@@ -166,10 +189,14 @@ public final class Oracle {
 
     /// A DELETE at any daemon was answered 200: every registration of the
     /// instance last PUT before `t` ends.
-    public func deleted(_ key: Key, at t: Int64) {
+    public func deleted(_ key: Key, at t: Int64, by host: Int) {
         lastDelete[key] = t
         for r in registrations[key] ?? [] where r.naturalEnd(t) == nil {
             r.deletedAt = t
+            r.deletedBy = host
+            r.putAfterKill = true
+            let reached = host == r.origin ? r.versionAt : reach.reachedSince(host, r.origin)
+            r.deleteSaw = reached.map { t - max($0, r.versionAt) >= bounds.raceWindowMs } ?? false
             r.certainSince = nil
         }
     }
@@ -216,12 +243,12 @@ public final class Oracle {
         let natural = r.naturalEnd(t)
         let w = bounds.raceWindowMs
         if let td = r.deletedAt, td <= t, r.lastPut < td {
-            if r.lastPut <= td - w { return .ended(at: td, reason: .deleted) }
+            if r.lastPut <= td - w, r.deleteSaw { return .ended(at: td, reason: .deleted) }
             if let n = natural { return .ended(at: n.at, reason: n.reason) }
             return .uncertain
         }
         if let n = natural { return .ended(at: n.at, reason: n.reason) }
-        if let td = r.deletedAt, r.lastPut < td + w { return .uncertain }
+        if let td = r.deletedAt, r.lastPut < td + w || !r.putAfterKill { return .uncertain }
         return .live(since: r.certainSince ?? r.lastPut)
     }
 
@@ -237,6 +264,9 @@ public final class Oracle {
         public var deadSince: Int64?
         /// Why the last one ended.
         public var reason: EndReason?
+        /// The daemons whose DELETE ended a registration of it: a daemon
+        /// that has not reached them may still serve it.
+        public var deleters: [Int] = []
     }
 
     /// The truth of `key` at `t`.
@@ -247,7 +277,9 @@ public final class Oracle {
             switch status(r, at: t) {
             case let .live(since): k.live.append((r, since))
             case .uncertain: k.uncertain = true
-            case let .ended(at, reason): if lastEnd == nil || at > lastEnd!.0 { lastEnd = (at, reason) }
+            case let .ended(at, reason):
+                if lastEnd == nil || at > lastEnd!.0 { lastEnd = (at, reason) }
+                if reason == .deleted, let d = r.deletedBy, !k.deleters.contains(d) { k.deleters.append(d) }
             }
         }
         if k.live.isEmpty, !k.uncertain, let e = lastEnd {

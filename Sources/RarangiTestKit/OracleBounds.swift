@@ -27,13 +27,16 @@ import RarangiProtocol
 ///   and fresh for the grace U + P — within O + L + P + 2G of its end (the
 ///   origin's removal travels P; a dead origin is noticed within L, purged
 ///   O later at a round boundary, and its masters' death notices travel P).
+///   A DELETE's end counts from when the daemon reached the deleter.
 /// - purge lag L + 2G: a side that stops being a majority is noticed
 ///   within a link timeout and two rounds; a purge within that lag of
 ///   having been a majority is that majority's.
 /// - race window U + P: a DELETE and a PUT of the same instance this close
 ///   in time are concurrent (the deleter may not have seen the PUT, the
 ///   registrar not the DELETE): either outcome is accepted, but every
-///   daemon must end up agreeing.
+///   daemon must end up agreeing. So are a DELETE and a registration the
+///   deleter had not reached for U + P since its version was written, and
+///   a refresh made before the deleter had been reached for U + P.
 /// - convergence: once every fault has healed, within max(loss + A(longest
 ///   gap), ghost + grace) every daemon is fresh and serves exactly the
 ///   live set, and stays so.

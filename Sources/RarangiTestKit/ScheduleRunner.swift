@@ -172,7 +172,7 @@ public struct ScheduleRunner {
             case let .delete(i, k):
                 guard sim.isUp(i) else { return }
                 let r = sim.request(i, conn: ConnectionID(1), .deregister(service: k.service, id: k.id))
-                if r?.status == 200 { oracle.deleted(k, at: t) }
+                if r?.status == 200 { oracle.deleted(k, at: t, by: i) }
             }
         }
 

@@ -82,6 +82,10 @@ public enum PeerCodec {
                 for d in b.deltas {
                     w.string(d.service); w.string(d.id); w.varint(d.version); w.u8(d.kind.rawValue)
                     w.varint(UInt64(d.body.count)); w.bytes.append(contentsOf: d.body)
+                    if d.kind == .kill {
+                        w.varint(UInt64(d.causes.count))
+                        for c in d.causes { w.string(c.origin); w.varint(c.generation); w.varint(c.version) }
+                    }
                 }
             }
         case let .members(entries):
@@ -152,7 +156,16 @@ public enum PeerCodec {
                     let tag = try r.u8()
                     guard let kind = DeltaKind(rawValue: tag) else { throw .badTag(tag) }
                     let body = try r.blob()
-                    deltas.append(Delta(service: service, id: id, version: version, kind: kind, body: body))
+                    var causes: [DeltaCause] = []
+                    if kind == .kill {
+                        let c = try r.count(minBytes: 3)
+                        causes.reserveCapacity(c)
+                        for _ in 0..<c {
+                            let origin = try r.string(), generation = try r.varint(), v = try r.varint()
+                            causes.append(DeltaCause(origin: origin, generation: generation, version: v))
+                        }
+                    }
+                    deltas.append(Delta(service: service, id: id, version: version, kind: kind, body: body, causes: causes))
                 }
                 batches.append(RecordBatch(origin: origin, generation: gen, mode: mode, deltas: deltas))
             }

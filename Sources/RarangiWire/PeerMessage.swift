@@ -81,8 +81,33 @@ public enum DeltaKind: UInt8, Sendable {
     case put = 0
     /// Removes this origin's record only (expiry, closed session).
     case remove = 1
-    /// An explicit DELETE: hides every origin's older record of the key.
-    case kill = 2
+    /// An explicit DELETE: hides exactly the records its `causes` name
+    /// (those the deleter was showing) and their origins' older ones. Tag 2,
+    /// a DELETE that hid records by version alone, is retired and refused.
+    case kill = 3
+}
+
+/// A record an explicit DELETE saw: origin, life and version. The DELETE
+/// hides that record and anything older of the same life, nothing newer and
+/// nothing of another life — never a registration the deleter did not see.
+public struct DeltaCause: Sendable, Equatable, Comparable {
+    /// The record's origin.
+    public var origin: String
+    /// The origin's life.
+    public var generation: UInt64
+    /// The newest version of the origin's record the deleter saw.
+    public var version: UInt64
+    /// Creates a cause.
+    public init(origin: String, generation: UInt64, version: UInt64) {
+        self.origin = origin
+        self.generation = generation
+        self.version = version
+    }
+
+    /// By origin, then life: the order a kill lists its causes in.
+    public static func < (a: DeltaCause, b: DeltaCause) -> Bool {
+        a.origin != b.origin ? a.origin < b.origin : a.generation < b.generation
+    }
 }
 
 /// One record change of an origin.
@@ -97,13 +122,16 @@ public struct Delta: Sendable, Equatable {
     public var kind: DeltaKind
     /// The instance's JSON object for a put; empty otherwise.
     public var body: [UInt8]
+    /// For a kill: the records it hides, sorted, one per origin life; empty otherwise.
+    public var causes: [DeltaCause]
     /// Creates a delta.
-    public init(service: String, id: String, version: UInt64, kind: DeltaKind, body: [UInt8]) {
+    public init(service: String, id: String, version: UInt64, kind: DeltaKind, body: [UInt8], causes: [DeltaCause] = []) {
         self.service = service
         self.id = id
         self.version = version
         self.kind = kind
         self.body = body
+        self.causes = causes
     }
 }
 

@@ -17,6 +17,21 @@ final class ReplicationSettingsTests: XCTestCase {
         XCTAssertEqual(config.advertisePort, 4730)
     }
 
+    func testTombstoneTTL_defaultsToThreeOriginTimeouts_isSettable_andNotShorterThanTheOriginTimeout() throws {
+        func resolve(_ args: [String]) throws -> NodeConfig {
+            let (_, flags) = try FlagParser.parse(["--env", "testing", "--name", "m1"] + args)
+            return try FlagParser.resolve(flags: flags, file: [:], hostname: "h").nodeConfig
+        }
+        XCTAssertEqual(try resolve([]).tombstoneTTLMs, 60_000)
+        XCTAssertEqual(try resolve(["--origin-timeout", "40000"]).tombstoneTTLMs, 120_000)
+        XCTAssertEqual(try resolve(["--tombstone-ttl", "900000"]).tombstoneTTLMs, 900_000)
+        XCTAssertThrowsError(try resolve(["--origin-timeout", "20000", "--tombstone-ttl", "15000"])) { error in
+            XCTAssertTrue("\(error)".contains("--tombstone-ttl 15000 is shorter than --origin-timeout 20000"), "\(error)")
+        }
+        XCTAssertThrowsError(try resolve(["--tombstone-ttl", "10"]))
+        XCTAssertTrue(Settings.helpText.contains("--tombstone-ttl MS"))
+    }
+
     func testOriginTimeout_isInTheSettingsTableAndHelp() {
         XCTAssertNotNil(Settings.named("origin-timeout"))
         XCTAssertTrue(Settings.helpText.contains("--origin-timeout MS"))

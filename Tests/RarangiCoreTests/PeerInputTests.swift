@@ -25,6 +25,11 @@ final class PeerInputTests: XCTestCase {
         Delta(service: service, id: id, version: version, kind: .put, body: Array(body.utf8))
     }
 
+    func kill(version: UInt64, _ causes: [(String, UInt64, UInt64)]) -> Delta {
+        Delta(service: "web", id: "i", version: version, kind: .kill, body: [],
+              causes: causes.map { DeltaCause(origin: $0.0, generation: $0.1, version: $0.2) })
+    }
+
     func test_badFrames_areRefused_cutTheLink_andChangeNothing() {
         let sane = UInt64(wall) << 16
         let bad: [(String, PeerMessage)] = [
@@ -41,6 +46,14 @@ final class PeerInputTests: XCTestCase {
                                                                  deltas: [put("web", "i", "{}", version: sane)])])),
             ("an origin name with a space", .records([RecordBatch(origin: "p q", generation: 1, mode: .push(prev: 0),
                                                                   deltas: [put("web", "i", "{}", version: sane)])])),
+            ("a DELETE naming no record", push([kill(version: sane, [])])),
+            ("a DELETE naming a record twice", push([kill(version: sane, [("x", 1, 5), ("x", 1, 6)])])),
+            ("a DELETE's records out of order", push([kill(version: sane, [("y", 1, 5), ("x", 1, 6)])])),
+            ("a DELETE naming a record a day ahead", push([kill(version: sane, [("x", 1, UInt64(wall + 86_400_000) << 16)])])),
+            ("a DELETE naming a bad origin", push([kill(version: sane, [("x y", 1, 5)])])),
+            ("a DELETE naming 1,025 records", push([kill(version: sane, (0..<1025).map { ("o\(10_000 + $0)", 1, 5) })])),
+            ("causes on a registration", push([Delta(service: "web", id: "i", version: sane, kind: .put, body: Array("{}".utf8),
+                                                     causes: [DeltaCause(origin: "x", generation: 1, version: 5)])])),
         ]
         for (what, message) in bad {
             var node = connected()

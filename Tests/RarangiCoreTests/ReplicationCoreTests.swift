@@ -48,19 +48,26 @@ final class ReplicationCoreTests: XCTestCase {
         XCTAssertNil(body(r, "i1"))
     }
 
-    func testExplicitDelete_hidesEveryOriginsOlderRecord_untilANewerRegistration() {
+    func testExplicitDelete_hidesExactlyTheRecordsTheDeleterSaw_untilANewerRegistration() {
         var r = Replica(name: "me", generation: 1)
         var clock = HybridClock()
         r.apply(put("a", "i1", v: 10), now: 0, clock: &clock)
         r.apply(put("b", "i1", v: 20), now: 0, clock: &clock)
-        r.apply(delta("c", prev: 0, "i1", v: 25, .kill), now: 0, clock: &clock)
+        // c saw a's version 10 and b's version 20 when it was DELETEd there.
+        r.apply(kill("c", prev: 0, "i1", v: 25, causes: [("a", 10), ("b", 20)]), now: 0, clock: &clock)
         XCTAssertNil(body(r, "i1"))
-        // A late-arriving older registration stays hidden.
-        r.apply(put("d", "i1", v: 22), now: 0, clock: &clock)
+        // A late-arriving older record of a named origin stays hidden.
+        r.apply(put("b", prev: 0, "i1", v: 15), now: 0, clock: &clock)
         XCTAssertNil(body(r, "i1"))
-        // A newer registration shows again.
+        // A newer registration at a named origin shows again.
         r.apply(put("a", prev: 10, "i1", v: 40, body: #"{"back":1}"#), now: 0, clock: &clock)
         XCTAssertEqual(body(r, "i1"), #"{"back":1}"#)
+    }
+
+    func kill(_ origin: String, gen: UInt64 = 1, prev: UInt64, _ id: String, v: UInt64, causes: [(String, UInt64)]) -> RecordBatch {
+        RecordBatch(origin: origin, generation: gen, mode: .push(prev: prev),
+                    deltas: [Delta(service: "web", id: id, version: v, kind: .kill, body: [],
+                                   causes: causes.map { DeltaCause(origin: $0.0, generation: 1, version: $0.1) })])
     }
 
     func testOrdering_survivesASkewedClock_withinAnOrigin() {

@@ -12,7 +12,9 @@ final class PeerCodecTests: XCTestCase {
         .pull([PullEntry(name: "a", generation: 3, since: 99)]),
         .records([RecordBatch(origin: "a", generation: 3, mode: .push(prev: 5),
                               deltas: [Delta(service: "web", id: "i1", version: 6, kind: .put, body: Array(#"{"port":80}"#.utf8)),
-                                       Delta(service: "web", id: "i2", version: 7, kind: .kill, body: [])]),
+                                       Delta(service: "web", id: "i2", version: 7, kind: .kill, body: [],
+                                             causes: [DeltaCause(origin: "b", generation: 2, version: 4),
+                                                      DeltaCause(origin: "c", generation: 1, version: 1 << 40)])]),
                   RecordBatch(origin: "b", generation: 1, mode: .sync(since: 0, upTo: 9, reset: true), deltas: []),
                   RecordBatch(origin: "c", generation: 2, mode: .coalescedPush, deltas: []),
                   RecordBatch(origin: "d", generation: 4, mode: .deathNotice, deltas: [])]),
@@ -21,6 +23,23 @@ final class PeerCodecTests: XCTestCase {
                   MemberEntry(name: "l1", generation: 2, seq: 1, cluster: "eu", host: "h2", port: 2,
                               master: false, masters: ["m1"], leaves: [])]),
     ]
+
+    /// Tag 2, a DELETE that hid records by version alone, is retired: a frame
+    /// carrying it is refused whole.
+    func testRetiredDeleteTag_isRefused() {
+        // type 3 (records), 1 batch, origin "o", generation 3, push from 0, 1 delta:
+        // service "w", id "i", version 5, tag 2, empty body.
+        let payload: [UInt8] = [3, 1, 1, UInt8(ascii: "o"), 3, 0, 0, 1, 1, UInt8(ascii: "w"), 1, UInt8(ascii: "i"), 5, 2, 0]
+        XCTAssertThrowsError(try PeerCodec.decode(frame: [0, 0, 0, UInt8(payload.count)] + payload))
+        var kill = payload
+        kill[13] = 3
+        XCTAssertThrowsError(try PeerCodec.decode(frame: [0, 0, 0, UInt8(kill.count)] + kill), "a kill without its causes count is cut short")
+        kill += [1, 1, UInt8(ascii: "x"), 1, 4]
+        XCTAssertEqual(try PeerCodec.decode(frame: [0, 0, 0, UInt8(kill.count)] + kill),
+                       .records([RecordBatch(origin: "o", generation: 3, mode: .push(prev: 0), deltas: [
+                           Delta(service: "w", id: "i", version: 5, kind: .kill, body: [],
+                                 causes: [DeltaCause(origin: "x", generation: 1, version: 4)])])]))
+    }
 
     /// The named modes travel as the very bytes daemons sent before they had names.
     func testDeathNoticeAndCoalescedPush_keepTheOldBytes_bothWays() throws {

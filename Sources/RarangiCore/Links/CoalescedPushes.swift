@@ -10,12 +10,15 @@ struct CoalescedPushes {
     private struct OriginPushes {
         var generation: UInt64
         var deltas: [RecordKey: Delta] = [:]
+        /// Kills have a slot of their own: a later registration of the key
+        /// at the deleter must not coalesce its DELETE away.
+        var kills: [RecordKey: Delta] = [:]
     }
 
     private var byOrigin: [String: OriginPushes] = [:]
 
     /// How many deltas are kept (the status document's `held` of a link).
-    var count: Int { byOrigin.values.reduce(0) { $0 + $1.deltas.count } }
+    var count: Int { byOrigin.values.reduce(0) { $0 + $1.deltas.count + $1.kills.count } }
 
     /// Keeps the deltas of `batches`, the newest of each key; returns how
     /// many kept deltas a newer one replaced. A batch of an older life than
@@ -28,6 +31,15 @@ struct CoalescedPushes {
             if b.generation > kept.generation { kept = OriginPushes(generation: b.generation) }
             for d in b.deltas {
                 let key = RecordKey(service: d.service, id: d.id)
+                if d.kind == .kill {
+                    // A newer kill of the key carries the older one's causes.
+                    if let old = kept.kills[key] {
+                        if old.version >= d.version { continue }
+                        replaced += 1
+                    }
+                    kept.kills[key] = d
+                    continue
+                }
                 if let old = kept.deltas[key] {
                     if old.version >= d.version { continue }
                     replaced += 1
@@ -47,7 +59,7 @@ struct CoalescedPushes {
         return byOrigin.keys.sorted().map { origin in
             let kept = byOrigin[origin]!
             return RecordBatch(origin: origin, generation: kept.generation, mode: .coalescedPush,
-                               deltas: kept.deltas.values.sorted {
+                               deltas: (Array(kept.deltas.values) + Array(kept.kills.values)).sorted {
                                    $0.version != $1.version ? $0.version < $1.version : ($0.service, $0.id) < ($1.service, $1.id)
                                })
         }

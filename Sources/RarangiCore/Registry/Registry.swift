@@ -52,8 +52,6 @@ struct Registry {
     /// The last version the hybrid clock handed out or observed.
     var lastVersion: UInt64 { clock.last }
 
-    private mutating func version(_ now: Instant) -> UInt64 { clock.next(wallMs: now.wallMs) }
-
     // MARK: requests
 
     /// Removes the local registrations past their deadline: anything past
@@ -112,7 +110,8 @@ struct Registry {
                              effects: inout [Effect]) -> (HTTPResponse, LocalChange?) {
         guard catalogue.instance(service: service, id: id) != nil else { return (Registry.notFound(service, id), nil) }
         let prev = watermark
-        let d = replica.killLocal(RecordKey(service: service, id: id), version: version(now), now: now.ms)
+        let deltas = replica.killLocal(RecordKey(service: service, id: id), version: { clock.next(wallMs: now.wallMs) },
+                                       now: now.ms)
         counters.deregistered += 1
         effects.append(.log(LogEvent(.info, "deregistered", [("service", service), ("id", id)])))
         var w = JSONWriter()
@@ -121,7 +120,7 @@ struct Registry {
             w.member("id", id)
             w.member("deleted", true)
         }
-        return (HTTPResponse(status: 200, body: w.document(pretty: false)), LocalChange(prev: prev, deltas: [d]))
+        return (HTTPResponse(status: 200, body: w.document(pretty: false)), LocalChange(prev: prev, deltas: deltas))
     }
 
     private static func notFound(_ service: String, _ id: String) -> HTTPResponse {
@@ -229,6 +228,14 @@ struct Registry {
     /// Applies a peer's batch; true when anything in it was new.
     mutating func apply(_ batch: RecordBatch, now: Int64) -> Bool {
         replica.apply(batch, now: now, clock: &clock)
+    }
+
+    /// The writes this daemon owes its own stream after peers' records: the
+    /// removal of each own record a kill hid, kills taken over from an ended life.
+    mutating func writeOwed(now: Instant) -> LocalChange? {
+        let prev = watermark
+        let deltas = replica.writeOwed(version: { clock.next(wallMs: now.wallMs) }, now: now.ms)
+        return deltas.isEmpty ? nil : LocalChange(prev: prev, deltas: deltas)
     }
 
     /// The state of origin `id`, if held.

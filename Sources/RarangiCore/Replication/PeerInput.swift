@@ -52,6 +52,11 @@ enum PeerInput {
                     } else if !d.body.isEmpty {
                         return "a removal with a body"
                     }
+                    if d.kind == .kill {
+                        if let p = causesProblem(d.causes, ceiling: ceiling) { return p }
+                    } else if !d.causes.isEmpty {
+                        return "causes on a record that is not a DELETE"
+                    }
                 }
             }
         case let .members(entries):
@@ -62,6 +67,25 @@ enum PeerInput {
                     return "invalid member name '\(bad.prefix(64))'"
                 }
             }
+        }
+        return nil
+    }
+
+    /// At most this many records one DELETE names (one per origin life).
+    static let maxCauses = 1024
+
+    /// Why a DELETE's causes are refused: none, too many, out of order or
+    /// repeated (one per origin life, sorted), or a bad name, life or version.
+    static func causesProblem(_ causes: [DeltaCause], ceiling: UInt64) -> String? {
+        if causes.isEmpty { return "a DELETE that names no record" }
+        if causes.count > maxCauses { return "a DELETE naming more than \(maxCauses) records" }
+        for (i, c) in causes.enumerated() {
+            if !Names.isNodeName(c.origin) { return "invalid origin name in a DELETE" }
+            if c.generation >= maxGeneration { return "a generation out of range in a DELETE" }
+            if c.version >= OriginRecord.versionLimit || c.version >= ceiling {
+                return "version ahead of this daemon's clock by more than an hour in a DELETE"
+            }
+            if i > 0, !(causes[i - 1] < c) { return "a DELETE's records out of order or repeated" }
         }
         return nil
     }

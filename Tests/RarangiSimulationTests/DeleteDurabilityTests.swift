@@ -1,0 +1,132 @@
+import Foundation
+@testable import RarangiCore
+import RarangiTestKit
+import RarangiWire
+import XCTest
+
+/// An explicit DELETE hides exactly what the deleter was showing, and it
+/// stays durable (scenarios 7 and 8 of the replication issue): a daemon
+/// that missed the kill — cut off past the tombstone lifetime, the kill
+/// overwritten at its origin by a re-registration, or its deleter dead and
+/// purged — still ends up without the deleted registration; and a DELETE
+/// at a daemon whose clock runs minutes ahead hides nothing registered after it.
+final class DeleteDurabilityTests: XCTestCase {
+    /// One master m and leaves a, b, c linked to it.
+    func star(seed: UInt64 = 1, skew: [String: Int64] = [:]) -> Simulation {
+        let sim = Simulation(seed: seed, network: .init(loss: 0, minDelayMs: 1, maxDelayMs: 5))
+        func config(_ name: String, master: Bool, peers: [String]) -> NodeConfig {
+            NodeConfig(environment: "testing", cluster: "c", name: name, livenessSeconds: 86400, master: master,
+                       peers: peers.map { NodeConfig.Peer(host: $0, port: 1) }, gossipIntervalMs: 1000,
+                       originTimeoutMs: 10_000, advertiseHost: name, advertisePort: 1)
+        }
+        _ = sim.add(config("m", master: true, peers: []), skewMs: skew["m"] ?? 0)
+        for leaf in ["a", "b", "c"] { _ = sim.add(config(leaf, master: false, peers: ["m"]), skewMs: skew[leaf] ?? 0) }
+        return sim
+    }
+
+    let m = 0, a = 1, b = 2, c = 3
+
+    func body(_ sim: Simulation, _ i: Int, _ id: String = "x") -> String? {
+        sim.hosts[i].node!.catalogue.instance(service: "web", id: id).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func register(_ sim: Simulation, _ i: Int, _ body: String, id: String = "x") {
+        let r = sim.request(i, .register(service: "web", id: id, body: Array(body.utf8), ttlSeconds: nil))
+        XCTAssertEqual(r.map { $0.status == 200 || $0.status == 201 }, true)
+    }
+
+    func delete(_ sim: Simulation, _ i: Int, _ id: String = "x") {
+        XCTAssertEqual(sim.request(i, .deregister(service: "web", id: id))?.status, 200)
+    }
+
+    func test_aDeleteMissedByADaemonCutOffPastTheTombstoneLifetime_isNotServedThereAfterTheHeal() {
+        let sim = star()
+        sim.run(for: 3000)
+        register(sim, a, #"{"at":"a"}"#)
+        sim.run(for: 2000)
+        XCTAssertEqual(body(sim, c), #"{"at":"a"}"#)
+        sim.cut(c, m)
+        sim.run(for: 500)
+        delete(sim, b)
+        sim.run(for: 3000)
+        XCTAssertNil(body(sim, a), "the owner hid its record and wrote its own removal")
+        XCTAssertEqual(sim.replica(a)!.holdsLive("a", service: "web", id: "x"), false)
+        // Far past the tombstone lifetime: every tombstone of the DELETE is collected.
+        let ttl = sim.hosts[m].node!.config.tombstoneTTLMs
+        sim.run(for: ttl + 20_000)
+        XCTAssertEqual(sim.replica(m)!.tombstoneCount, 0, "the kill and the removal are collected")
+        XCTAssertEqual(body(sim, c), #"{"at":"a"}"#, "c, cut off alone and stale, keeps what it last knew")
+        sim.cut(c, m, false)
+        sim.run(for: 15_000)
+        XCTAssertNil(body(sim, c), "the collected DELETE still reached c: a ghost")
+        XCTAssertFalse(sim.isStale(c))
+    }
+
+    func test_aDeleteOverwrittenAtItsDaemonByANewRegistration_stillHidesTheOldRecordAtADaemonThatMissedIt() {
+        let sim = star()
+        sim.run(for: 3000)
+        register(sim, a, #"{"at":"a"}"#)
+        sim.run(for: 2000)
+        // a misses the kill and c misses everything for a while: only records
+        // frames are dropped, so both stay linked and alive.
+        var dropTo: Set<Int> = [a, c]
+        sim.dropFrame = { _, to, frame in dropTo.contains(to) && frame.count > 4 && frame[4] == 3 }
+        delete(sim, b)
+        register(sim, b, #"{"at":"b"}"#)
+        sim.run(for: 4000)
+        XCTAssertEqual(body(sim, m), #"{"at":"b"}"#)
+        XCTAssertEqual(body(sim, c), #"{"at":"a"}"#)
+        dropTo = [a]
+        sim.run(for: 6000)
+        XCTAssertEqual(body(sim, c), #"{"at":"b"}"#, "c got b's kill although b registered the instance again since")
+        dropTo = []
+        sim.run(for: 6000)
+        for i in [m, a, b, c] { XCTAssertEqual(body(sim, i), #"{"at":"b"}"#, sim.name(i)) }
+        XCTAssertEqual(sim.replica(m)!.holdsLive("a", service: "web", id: "x"), false, "a wrote its own removal")
+    }
+
+    func test_aDeleteWhoseDaemonDiesBeforeTheOwnerHearsOfIt_isTakenOverByTheDaemonsThatPurgeIt() {
+        let sim = star()
+        sim.run(for: 3000)
+        register(sim, a, #"{"at":"a"}"#)
+        sim.run(for: 2000)
+        var drop = true
+        sim.dropFrame = { _, to, frame in drop && to == 1 && frame.count > 4 && frame[4] == 3 }
+        delete(sim, b)
+        sim.run(for: 1000)
+        sim.crash(b)
+        // b is dead for far longer than the origin timeout: purged, its kill
+        // with it, unless the purgers take the kill over.
+        sim.run(for: 25_000)
+        XCTAssertNil(sim.replica(m)!.generation(of: "b"), "b is purged")
+        XCTAssertEqual(body(sim, a), #"{"at":"a"}"#, "a never heard of the DELETE")
+        drop = false
+        sim.run(for: 6000)
+        for i in [m, a, c] { XCTAssertNil(body(sim, i), sim.name(i)) }
+    }
+
+    func test_aDeleteAtADaemonFiveMinutesAhead_hidesNothingRegisteredAfterIt() {
+        let sim = star(skew: ["b": 5 * 60_000])
+        sim.run(for: 3000)
+        register(sim, a, #"{"at":"a"}"#)
+        sim.run(for: 2000)
+        delete(sim, b)
+        sim.run(for: 4000)
+        for i in [m, a, b, c] { XCTAssertNil(body(sim, i), sim.name(i)) }
+        // Four seconds later (not minutes): a new registration at c, a held one at a.
+        register(sim, c, #"{"at":"c"}"#)
+        let held = sim.request(a, conn: ConnectionID(7), .hold(service: "web", id: "y", body: Array(#"{"h":1}"#.utf8)))
+        XCTAssertEqual(held?.status, 201)
+        sim.run(for: 4000)
+        for i in [m, a, b, c] {
+            XCTAssertEqual(body(sim, i), #"{"at":"c"}"#, sim.name(i))
+            XCTAssertEqual(body(sim, i, "y"), #"{"h":1}"#, sim.name(i))
+        }
+        // A DELETE of y at the fast daemon, then y held again at c: the new hold shows everywhere.
+        delete(sim, b, "y")
+        sim.run(for: 3000)
+        XCTAssertEqual(sim.request(c, conn: ConnectionID(8), .hold(service: "web", id: "y", body: Array(#"{"h":2}"#.utf8)))?.status, 201)
+        sim.run(for: 4000)
+        for i in [m, a, b, c] { XCTAssertEqual(body(sim, i, "y"), #"{"h":2}"#, sim.name(i)) }
+    }
+}
