@@ -53,8 +53,12 @@ extension Node {
         }
         for b in batches where b.origin != config.name {
             if case .deathNotice = b.mode {
-                // A master's verdict that an origin is dead (leaves follow their masters).
-                if trusted, let (oid, o) = registry.origin(named: b.origin), o.generation == b.generation {
+                // A master's verdict that an origin is dead: leaves follow
+                // their masters; a master takes it for an origin it does not
+                // see alive itself (it restarted, or was cut off, and holds
+                // records the majority has buried).
+                if trusted || (peer.master && !liveness.alive.contains(b.origin)),
+                   let (oid, o) = registry.origin(named: b.origin), o.generation == b.generation {
                     bury(oid, now: now, effects: &effects)
                 }
                 continue
@@ -74,8 +78,8 @@ extension Node {
     }
 
     /// Pulls, from the link whose full digest this is, every origin it holds
-    /// newer. A master tells a leaf still holding an origin it buried that
-    /// the origin is dead.
+    /// newer. A fresh master tells a peer still holding an origin it buried
+    /// that the origin is dead.
     private mutating func pull(from id: LinkID, _ entries: [DigestEntry], now: Instant, effects: inout [Effect]) {
         var wanted: [PullEntry] = []
         var verdicts: [RecordBatch] = []
@@ -86,7 +90,7 @@ extension Node {
         }
         for e in entries where e.name != config.name {
             if !trusted, liveness.keepsOut(e.name, generation: e.generation) {
-                if config.master, !isStale, peerMaster == false {
+                if config.master, !isStale {
                     verdicts.append(RecordBatch(origin: e.name, generation: e.generation, mode: .deathNotice, deltas: []))
                 }
                 continue
