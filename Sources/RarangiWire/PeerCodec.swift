@@ -93,7 +93,7 @@ public enum PeerCodec {
             w.varint(UInt64(entries.count))
             for e in entries {
                 w.string(e.name); w.varint(e.generation); w.varint(e.seq); w.string(e.cluster)
-                w.string(e.host); w.varint(UInt64(e.port)); w.u8(e.master ? 1 : 0)
+                w.string(e.host); w.varint(UInt64(e.port)); w.u8((e.master ? 1 : 0) | (e.retired ? 2 : 0))
                 w.varint(UInt64(e.masters.count)); for m in e.masters { w.string(m) }
                 w.varint(UInt64(e.leaves.count)); for l in e.leaves { w.string(l) }
             }
@@ -178,13 +178,15 @@ public enum PeerCodec {
                 let host = try r.string(), port = try r.varint()
                 guard port <= 65535 else { throw .badLength }
                 let role = try r.u8()
-                guard role <= 1 else { throw .badTag(role) }
+                // Bit 0: a master; bit 1: retired by the operator.
+                guard role <= 3 else { throw .badTag(role) }
                 var masters: [String] = []
                 for _ in 0..<(try r.count(minBytes: 1)) { masters.append(try r.string()) }
                 var leaves: [String] = []
                 for _ in 0..<(try r.count(minBytes: 1)) { leaves.append(try r.string()) }
                 list.append(MemberEntry(name: name, generation: gen, seq: seq, cluster: cluster, host: host,
-                                        port: UInt16(port), master: role == 1, masters: masters, leaves: leaves))
+                                        port: UInt16(port), master: role & 1 == 1, masters: masters, leaves: leaves,
+                                        retired: role & 2 == 2))
             }
             message = .members(list)
         case let t:

@@ -200,9 +200,13 @@ public struct MemberEntry: Sendable, Equatable {
     public var masters: [String]
     /// Leaves it has a live link to, sorted.
     public var leaves: [String]
+    /// The operator retired this life (`DELETE /_members/NAME`): it is no
+    /// longer a member, its records are purged and the life is kept out.
+    /// On the wire: bit 1 of the role byte.
+    public var retired: Bool
     /// Creates an entry.
     public init(name: String, generation: UInt64, seq: UInt64, cluster: String, host: String, port: UInt16,
-                master: Bool, masters: [String], leaves: [String]) {
+                master: Bool, masters: [String], leaves: [String], retired: Bool = false) {
         self.name = name
         self.generation = generation
         self.seq = seq
@@ -212,11 +216,17 @@ public struct MemberEntry: Sendable, Equatable {
         self.master = master
         self.masters = masters
         self.leaves = leaves
+        self.retired = retired
     }
 
-    /// Whether this entry is newer than `other` (same master).
+    /// Whether this entry is newer than `other` (same daemon): a later life,
+    /// or in one life the higher seq. A retirement ends its life: within it,
+    /// it beats every entry, whatever the seq (the retired daemon may have
+    /// published more before it was stopped); only a new life replaces it.
     public func isNewer(than other: MemberEntry) -> Bool {
-        generation != other.generation ? generation > other.generation : seq > other.seq
+        if generation != other.generation { return generation > other.generation }
+        if retired != other.retired { return retired }
+        return seq > other.seq
     }
 }
 

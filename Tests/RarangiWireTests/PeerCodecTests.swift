@@ -61,6 +61,25 @@ final class PeerCodecTests: XCTestCase {
         XCTAssertEqual(try PeerCodec.decode(frame: PeerCodec.encode(sync)), sync)
     }
 
+    /// A retirement is bit 1 of the role byte: 2 a retired leaf, 3 a retired
+    /// master; entries not retired keep their old bytes (0 and 1), and any
+    /// other role is refused.
+    func testRetiredEntries_roundTripAsRoleBits_andAnUnknownRoleIsRefused() throws {
+        func frame(_ payload: [UInt8]) -> [UInt8] { [0, 0, 0, UInt8(payload.count)] + payload }
+        // type 4 (members), 1 entry: name "n", generation 2, seq 3, cluster "c", host "h", port 1, role, no links.
+        func payload(role: UInt8) -> [UInt8] {
+            [4, 1, 1, UInt8(ascii: "n"), 2, 3, 1, UInt8(ascii: "c"), 1, UInt8(ascii: "h"), 1, role, 0, 0]
+        }
+        for (master, retired, role) in [(false, false, 0), (true, false, 1), (false, true, 2), (true, true, 3)] as [(Bool, Bool, UInt8)] {
+            let message = PeerMessage.members([MemberEntry(name: "n", generation: 2, seq: 3, cluster: "c", host: "h", port: 1,
+                                                           master: master, masters: [], leaves: [], retired: retired)])
+            XCTAssertEqual(PeerCodec.encode(message), frame(payload(role: role)), "role byte \(role)")
+            XCTAssertEqual(try PeerCodec.decode(frame: frame(payload(role: role))), message)
+        }
+        XCTAssertThrowsError(try PeerCodec.decode(frame: frame(payload(role: 4))))
+        XCTAssertThrowsError(try PeerCodec.decode(frame: frame(payload(role: 0xff))))
+    }
+
     func testEveryMessage_roundTrips() throws {
         for m in samples {
             XCTAssertEqual(try PeerCodec.decode(frame: PeerCodec.encode(m)), m)
