@@ -13,6 +13,8 @@ public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
 public enum Input: Sendable {
     /// A decoded catalogue request arrived on a connection.
     case request(ConnectionID, CatalogueRequest)
+    /// `DELETE /_members/<name>`: an operator retires a stopped member for good.
+    case forget(ConnectionID, name: String)
     /// A connection closed (by the client, a timeout or the shell).
     case connectionClosed(ConnectionID)
     /// The deadline the node asked for has passed.

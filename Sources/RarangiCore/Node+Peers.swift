@@ -31,8 +31,9 @@ extension Node {
     }
 
     /// The peer's hello: once the link is up, start a round on it at once —
-    /// a full digest, and every master entry if we are a master.
+    /// a full digest, and every member entry. A retired life is refused.
     mutating func received(hello h: PeerHello, on id: LinkID, now: Instant, effects: inout [Effect]) {
+        if refuseRetired(h, on: id, now: now, effects: &effects) { return }
         switch links.hello(h, on: id, me: hello, now: now.ms, effects: &effects) {
         case let .cut(reason):
             cut(id, reason: reason, now: now, effects: &effects)

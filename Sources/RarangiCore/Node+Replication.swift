@@ -1,7 +1,7 @@
 import RarangiWire
 
 /// Replication over the links (MISSION H4, H5, B1): digests, pulls, pushed
-/// and relayed records, death notices and master entries.
+/// and relayed records, death notices and member entries (see `Node+Retire`).
 extension Node {
     /// A message on a link that is up, from `peer`.
     mutating func replicate(_ message: PeerMessage, from id: LinkID, peer: PeerHello, now: Instant, effects: inout [Effect]) {
@@ -24,14 +24,7 @@ extension Node {
         case let .records(batches):
             received(batches, from: id, peer: peer, now: now, effects: &effects)
         case let .members(entries):
-            var changed = false
-            for e in entries where e.name == config.name && e.generation > config.generation {
-                outlive(e.generation, effects: &effects)
-            }
-            for e in entries where e.name != config.name {
-                if membership.merge(e) { changed = true }
-            }
-            if changed { links.learn(from: graph, config: config, now: now.ms) }
+            received(members: entries, now: now, effects: &effects)
         }
     }
 
@@ -64,6 +57,8 @@ extension Node {
                 continue
             }
             if !trusted, liveness.keepsOut(b.origin, generation: b.generation) { continue }
+            // A retired life is kept out for good, whoever relays it.
+            if graph.isRetired(b.origin, generation: b.generation) { continue }
             liveness.unbury(b.origin)
             let applied = registry.apply(b, now: now.ms)
             if case let .sync(_, upTo, _) = b.mode, upTo > 0 { pulls.answered(b.origin) }
@@ -95,6 +90,7 @@ extension Node {
                 }
                 continue
             }
+            if graph.isRetired(e.name, generation: e.generation) { continue }
             if pulls.recent(e.name, now: now.ms, withinMs: config.gossipIntervalMs) { continue }
             if let (_, held) = registry.origin(named: e.name) {
                 if e.generation < held.generation { continue }

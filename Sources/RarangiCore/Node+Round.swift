@@ -1,8 +1,8 @@
 import RarangiWire
 
 /// The gossip round: one interval's work — silent links cut, master entries
-/// and digests on every link, the partition verdict, origin liveness and the
-/// purge, tombstone collection.
+/// and digests on every link, the partition verdict, auto-forget of long
+/// absent members, origin liveness and the purge, tombstone collection.
 extension Node {
     mutating func gossipRound(now: Instant, effects: inout [Effect]) {
         nextGossipAt = now.ms + config.gossipIntervalMs
@@ -20,6 +20,7 @@ extension Node {
             if !members.isEmpty { links.send(id, members, effects: &effects) }
         }
         if membership.needsVerdict { recomputePartition(now: now, effects: &effects) }
+        forgetAbsent(now: now, effects: &effects)
         updateLiveness(now: now, effects: &effects)
         registry.collectTombstones(now: now.ms, ttl: config.tombstoneTTLMs)
         liveness.forgetBurials(now: now.ms)

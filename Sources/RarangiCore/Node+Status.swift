@@ -58,13 +58,13 @@ extension Node {
                                       alive: liveness.notAliveSince(Int32(i), o) == nil)
                 }
             },
-            masters: graph.entries.values.filter(\.master).sorted { $0.name < $1.name }.map { e in
+            masters: graph.entries.values.filter { $0.master && $0.isMember }.sorted { $0.name < $1.name }.map { e in
                 NodeStatus.Master(name: e.name, cluster: e.cluster, seq: e.seq, component: graph.component[e.name] ?? -1,
                                   reaches: e.masters, leaves: e.leaves.count)
             },
             partition: .init(stale: isStale, components: graph.sizes.count, largest: graph.sizes.first ?? 0,
                              mine: membership.verdict.component.map { graph.sizes[$0] } ?? 0, knownMasters: graph.masterCount,
-                             knownMembers: graph.entries.count),
+                             knownMembers: graph.memberCount, retired: graph.retiredNames),
             replication: .init(peerMessagesIn: s.peerIn, peerMessagesOut: s.peerOut, peerBytesOut: s.peerBytesOut,
                                originsPurged: s.originsPurged, tombstones: replica.tombstoneCount,
                                tombstonesCollected: s.tombstonesCollected, pushesCoalesced: s.coalesced),

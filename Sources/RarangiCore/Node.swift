@@ -10,7 +10,8 @@ import RarangiWire
 /// partition verdict), `Liveness` (who is alive, the origin purge) and
 /// `Registry` (records, catalogue, held registrations, watches). `handle`
 /// routes each input to them and wires what one asks of another:
-/// `Node+Requests`, `Node+Peers`, `Node+Replication`, `Node+Round`.
+/// `Node+Requests`, `Node+Peers`, `Node+Replication`, `Node+Round`,
+/// `Node+Retire`.
 public struct Node {
     /// This node's identity and limits.
     public internal(set) var config: NodeConfig
@@ -30,6 +31,8 @@ public struct Node {
     var raisedGeneration = false
     /// A second daemon with this name was reported.
     var reportedDuplicateName = false
+    /// A peer said this very life was retired (reported once).
+    var reportedOwnRetirement = false
 
     /// Creates a node with an empty catalogue; `seed` feeds the jitter of
     /// reconnect back-off (the daemon draws it from the kernel, the
@@ -91,6 +94,8 @@ public struct Node {
         switch input {
         case let .request(conn, request):
             serve(conn, request, now: now, effects: &effects)
+        case let .forget(conn, name):
+            forget(conn, name, now: now, effects: &effects)
         case let .connectionClosed(conn):
             push(registry.connectionClosed(conn, now: now, effects: &effects), effects: &effects)
         case .deadline:

@@ -27,6 +27,9 @@ public struct NodeConfig: Sendable {
     public var gossipIntervalMs: Int64
     /// An origin not heard of for this long is dead and purged (by the majority side).
     public var originTimeoutMs: Int64
+    /// A member out of the majority for this long is retired by a fresh
+    /// master of the majority, as if an operator had forgotten it.
+    public var forgetAfterMs: Int64
     /// The host and port other daemons reach this one on.
     public var advertiseHost: String
     /// The port other daemons reach this one on.
@@ -48,7 +51,7 @@ public struct NodeConfig: Sendable {
                 livenessSeconds: Int = 90, maxTTLSeconds: Int = 86400,
                 generation: UInt64 = 1, master: Bool = false, peers: [Peer] = [],
                 gossipIntervalMs: Int64 = 1000, originTimeoutMs: Int64 = 10_000, tombstoneTTLMs: Int64? = nil,
-                advertiseHost: String = "", advertisePort: Int = 0) {
+                forgetAfterMs: Int64 = 259_200_000, advertiseHost: String = "", advertisePort: Int = 0) {
         self.tombstoneTTLSetting = tombstoneTTLMs
         self.environment = environment
         self.cluster = cluster
@@ -60,6 +63,7 @@ public struct NodeConfig: Sendable {
         self.peers = peers
         self.gossipIntervalMs = gossipIntervalMs
         self.originTimeoutMs = originTimeoutMs
+        self.forgetAfterMs = forgetAfterMs
         self.advertiseHost = advertiseHost
         self.advertisePort = advertisePort
     }

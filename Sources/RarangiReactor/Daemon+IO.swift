@@ -157,6 +157,8 @@ extension Daemon {
             send(statusResponse(pretty: pretty), on: conn)
         case .success(.peerUpgrade):
             return .peerUpgrade
+        case let .success(.forget(name)):
+            apply(.forget(ConnectionID(conn.id), name: name))
         case let .success(.catalogue(catalogueRequest)):
             apply(.request(ConnectionID(conn.id), catalogueRequest))
         }

@@ -30,6 +30,9 @@ public enum Route: Sendable {
     case catalogue(CatalogueRequest)
     /// `GET /_status`: the daemon's own state, for operators.
     case status(pretty: Bool)
+    /// `DELETE /_members/<name>`: an operator retires a stopped daemon for
+    /// good (its records are purged and it no longer counts as a member).
+    case forget(name: String)
     /// `GET /_peer` with `Upgrade: rarangi-peer/1`: the connection becomes a
     /// peer link (the environment is checked by the hello that follows, so
     /// both ends log a mismatch).
@@ -56,6 +59,9 @@ public struct Router: Sendable {
         if request.path == "/_status", request.declaredEnvironment.map({ $0 == environment }) ?? true {
             guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
             return .success(.status(pretty: Query(request.query).has("pretty")))
+        }
+        if request.path.hasPrefix("/_members/"), request.declaredEnvironment.map({ $0 == environment }) ?? true {
+            return forgetRequest(request)
         }
         return catalogueRequest(request).map(Route.catalogue)
     }
@@ -146,6 +152,17 @@ public struct Router: Sendable {
         default:
             return .failure(methodNotAllowed(request.method, allow: "GET, HEAD, PUT, DELETE"))
         }
+    }
+
+    /// `/_members/<name>`: only DELETE, of one valid daemon name.
+    private func forgetRequest(_ request: HTTPRequest) -> Result<Route, HTTPResponse> {
+        guard request.method == .delete else { return .failure(methodNotAllowed(request.method, allow: "DELETE")) }
+        let name = String(request.path.dropFirst("/_members/".count))
+        guard Names.isNodeName(name) else {
+            return .failure(.error(400, "invalid_name",
+                                   "a daemon name is 1 to 63 letters, digits, '-', '_' or '.'; got '\(name.prefix(64))'"))
+        }
+        return .success(.forget(name: name))
     }
 
     private func isRead(_ m: HTTPMethod) -> Bool { m == .get || m == .head }

@@ -4,8 +4,8 @@ import XCTest
 
 /// The masters' graph and the partition verdict on their own.
 final class MembershipTests: XCTestCase {
-    func entry(_ name: String, _ masters: [String], leaves: [String] = []) -> MemberEntry {
-        MemberEntry(name: name, generation: 1, seq: 1, cluster: "c", host: "h", port: 1, master: true, masters: masters, leaves: leaves)
+    func entry(_ name: String, _ masters: [String], leaves: [String] = [], seq: UInt64 = 1) -> MemberEntry {
+        MemberEntry(name: name, generation: 1, seq: seq, cluster: "c", host: "h", port: 1, master: true, masters: masters, leaves: leaves)
     }
 
     func hello(_ name: String) -> PeerHello {
@@ -95,5 +95,171 @@ final class MembershipTests: XCTestCase {
         XCTAssertTrue(m.merge(entry("b", ["a"])))
         XCTAssertTrue(m.needsVerdict)
         XCTAssertFalse(m.merge(entry("b", ["a"])), "an entry that is not newer changes nothing")
+    }
+
+    // MARK: retiring a daemon
+
+    func retired(_ e: MemberEntry, seq: UInt64? = nil) -> MemberEntry {
+        var r = e
+        r.retired = true
+        r.seq = seq ?? e.seq + 1
+        r.masters = []
+        r.leaves = []
+        return r
+    }
+
+    func put(_ origin: String, gen: UInt64 = 1, _ id: String, v: UInt64) -> RecordBatch {
+        RecordBatch(origin: origin, generation: gen, mode: .push(prev: 0),
+                    deltas: [Delta(service: "web", id: id, version: v, kind: .put, body: Array(#"{"a":1}"#.utf8))])
+    }
+
+    /// A daemon dead for good still counted in the denominator forever:
+    /// losing three of five left everyone stale. Forgetting two of the dead
+    /// ones leaves 2 alive of 3 members, a majority again.
+    func test_retiredMembers_areNotCounted_soForgettingTheDeadRestoresAMajority() {
+        var m = Membership()
+        var effects: [Effect] = []
+        let config = NodeConfig(environment: "testing", cluster: "c", name: "a", master: true)
+        XCTAssertTrue(m.publishOwnEntry(config: config, upPeers: [hello("b")]))
+        m.merge(entry("b", ["a"]))
+        for dead in ["c", "d", "e"] { m.merge(entry(dead, ["a", "b"])) }
+        m.decide(config: config, now: 1, effects: &effects)
+        XCTAssertTrue(m.verdict.isStale, "2 of 5 is not more than half")
+        _ = m.takeChanged()
+        XCTAssertEqual(m.forget("zz", config: config, linked: ["b"]), .failure(.unknown))
+        XCTAssertEqual(m.forget("a", config: config, linked: ["b"]), .failure(.alive), "this daemon itself")
+        XCTAssertEqual(m.forget("b", config: config, linked: ["b"]), .failure(.alive), "linked to this daemon")
+        XCTAssertEqual(m.forget("b", config: config, linked: []), .failure(.alive), "in this daemon's component")
+        for dead in ["d", "e"] {
+            guard case let .success(r) = m.forget(dead, config: config, linked: ["b"]) else { return XCTFail(dead) }
+            XCTAssertTrue(r.retired)
+            XCTAssertEqual(r.seq, 2, "the retirement follows the last entry heard")
+            XCTAssertEqual(r.masters, [], "a retired daemon claims no link")
+        }
+        XCTAssertEqual(m.takeChanged().map(\.name), ["d", "e"], "retirements are flooded like any entry")
+        m.decide(config: config, now: 2, effects: &effects)
+        XCTAssertFalse(m.verdict.isStale, "2 alive of 3 members")
+        XCTAssertEqual(m.graph.memberCount, 3)
+        XCTAssertEqual(m.graph.masterCount, 3)
+        XCTAssertEqual(m.graph.sizes, [2, 1])
+        XCTAssertNil(m.graph.component["d"])
+        XCTAssertEqual(m.graph.retiredNames, ["d", "e"])
+        XCTAssertFalse(m.graph.vouched(by: 0).contains("d"), "d's claims on a and b vouch for nothing")
+        XCTAssertEqual(m.forget("d", config: config, linked: []).map(\.seq), .success(2), "forgetting twice changes nothing")
+    }
+
+    func test_retiredEntry_beatsEveryEntryOfItsLife_andOnlyANewLifeReplacesIt() {
+        var g = graph([entry("a", ["b"]), entry("b", ["a"])])
+        let retiredB = retired(entry("b", ["a"]))
+        XCTAssertTrue(g.merge(retiredB))
+        var later = entry("b", ["a"])
+        later.seq = 9
+        XCTAssertFalse(g.merge(later), "a higher seq of the retired life does not bring it back")
+        XCTAssertTrue(retiredB.isNewer(than: later))
+        XCTAssertTrue(g.isRetired("b", generation: 1))
+        var restarted = entry("b", ["a"])
+        restarted.generation = 2
+        XCTAssertFalse(g.isRetired("b", generation: 2))
+        XCTAssertTrue(g.merge(restarted), "a new life replaces the retirement")
+        g.settle()
+        XCTAssertFalse(g.isRetired("b", generation: 1))
+        XCTAssertEqual(g.sizes, [2])
+        XCTAssertNotEqual(graph([entry("b", ["a"], seq: 2)]).hash, graph([retired(entry("b", ["a"]))]).hash,
+                          "a retirement and an entry of the same seq differ in the members hash")
+    }
+
+    func test_learn_neverDialsARetiredMaster() {
+        let config = NodeConfig(environment: "testing", cluster: "c", name: "a", master: true)
+        var links = PeerLinks(peers: [], seed: 1)
+        links.learn(from: graph([retired(entry("b", []))]), config: config, now: 0)
+        XCTAssertTrue(links.isEmpty)
+        links.learn(from: graph([entry("b", [])]), config: config, now: 0)
+        XCTAssertFalse(links.isEmpty, "the same master not retired is dialled")
+    }
+
+    /// Three masters: m1 and m2 linked, m3 gone. Its records are m3's.
+    func threeMasters(_ name: String, forgetAfterMs: Int64 = 60_000) -> Node {
+        var node = Node(config: NodeConfig(environment: "testing", cluster: "c", name: name, master: true,
+                                           originTimeoutMs: 5000, forgetAfterMs: forgetAfterMs))
+        _ = node.registry.apply(put("m3", "i1", v: 10), now: 0)
+        return node
+    }
+
+    func test_autoForget_afterForgetAfter_onlyByAMasterFreshForTwoRounds() {
+        var scratch: [Effect] = []
+        var fresh = threeMasters("m1")
+        fresh.membership.merge(entry("m1", ["m2"])); fresh.membership.merge(entry("m2", ["m1"]))
+        fresh.membership.merge(entry("m3", []))
+        fresh.recomputePartition(now: Instant(ms: 0), effects: &scratch)
+        XCTAssertFalse(fresh.isStale)
+        fresh.forgetAbsent(now: Instant(ms: 59_999), effects: &scratch)
+        XCTAssertFalse(fresh.graph.isRetired("m3", generation: 1))
+        fresh.forgetAbsent(now: Instant(ms: 60_000), effects: &scratch)
+        XCTAssertTrue(fresh.graph.isRetired("m3", generation: 1), "absent for --forget-after")
+        XCTAssertEqual(fresh.catalogue.count, 0, "its records are purged at once")
+        XCTAssertEqual(fresh.graph.memberCount, 2)
+
+        // The minority side never forgets: m3 alone is stale.
+        var stale = threeMasters("m3")
+        stale.membership.merge(entry("m1", ["m2"])); stale.membership.merge(entry("m2", ["m1"]))
+        stale.membership.merge(entry("m3", []))
+        stale.recomputePartition(now: Instant(ms: 0), effects: &scratch)
+        XCTAssertTrue(stale.isStale)
+        stale.forgetAbsent(now: Instant(ms: 10_000_000), effects: &scratch)
+        XCTAssertEqual(stale.graph.retiredNames, [])
+
+        // A master that just turned fresh waits two rounds; a member back in
+        // its component starts afresh.
+        var healed = threeMasters("m1")
+        healed.membership.merge(entry("m1", [])); healed.membership.merge(entry("m2", []))
+        healed.membership.merge(entry("m3", []))
+        healed.recomputePartition(now: Instant(ms: 0), effects: &scratch)
+        XCTAssertTrue(healed.isStale)
+        healed.membership.merge(entry("m1", ["m2"], seq: 2)); healed.membership.merge(entry("m2", ["m1"], seq: 2))
+        healed.recomputePartition(now: Instant(ms: 100_000), effects: &scratch)
+        XCTAssertFalse(healed.isStale)
+        healed.forgetAbsent(now: Instant(ms: 100_001), effects: &scratch)
+        XCTAssertEqual(healed.graph.retiredNames, [], "fresh for less than two rounds")
+        healed.forgetAbsent(now: Instant(ms: 102_000), effects: &scratch)
+        XCTAssertEqual(healed.graph.retiredNames, ["m3"], "m3 was absent since 0; m2 came back")
+    }
+
+    /// What a daemon does when a peer floods a retirement: purge, keep out,
+    /// refuse the life's hello; its own retirement is only reported.
+    func test_learnedRetirement_purgesAtOnce_keepsTheLifeOut_andRefusesItsHello() {
+        var node = Node(config: NodeConfig(environment: "testing", cluster: "c", name: "l1"))
+        let m = LinkID(LinkID.inboundBit | 1)
+        _ = node.handle(.peerConnected(m, host: ""), now: Instant(ms: 0))
+        _ = node.handle(.peerMessage(m, .hello(hello("m1"))), now: Instant(ms: 0))
+        _ = node.handle(.peerMessage(m, .records([put("gone", "i1", v: 10)])), now: Instant(ms: 1))
+        XCTAssertEqual(node.catalogue.count, 1)
+        _ = node.handle(.peerMessage(m, .members([entry("gone", [])])), now: Instant(ms: 2))
+        let effects = node.handle(.peerMessage(m, .members([retired(entry("gone", []))])), now: Instant(ms: 3))
+        XCTAssertEqual(node.catalogue.count, 0, "no majority is needed: the operator decided")
+        XCTAssertTrue(effects.contains { if case let .log(l) = $0 { return l.event == "member_retired" }; return false })
+        _ = node.handle(.peerMessage(m, .records([put("gone", "i2", v: 20)])), now: Instant(ms: 4))
+        XCTAssertEqual(node.catalogue.count, 0, "the retired life is kept out")
+
+        let g = LinkID(LinkID.inboundBit | 2)
+        _ = node.handle(.peerConnected(g, host: ""), now: Instant(ms: 5))
+        let refused = node.handle(.peerMessage(g, .hello(hello("gone"))), now: Instant(ms: 5))
+        XCTAssertTrue(refused.contains { if case .closePeer(g) = $0 { return true }; return false })
+        XCTAssertTrue(refused.contains { if case let .log(l) = $0 { return l.event == "peer_retired" }; return false })
+        XCTAssertNil(node.links[g], "the inbound link is gone")
+        var newLife = hello("gone")
+        newLife.generation = 2
+        let g2 = LinkID(LinkID.inboundBit | 3)
+        _ = node.handle(.peerConnected(g2, host: ""), now: Instant(ms: 6))
+        _ = node.handle(.peerMessage(g2, .hello(newLife)), now: Instant(ms: 6))
+        XCTAssertEqual(node.links[g2]?.isUp, true, "a new life is welcome")
+
+        // Its own retirement: reported once at error level, nothing else.
+        let own = retired(entry("l1", []))
+        let first = node.handle(.peerMessage(m, .members([own])), now: Instant(ms: 7))
+        let second = node.handle(.peerMessage(m, .members([own])), now: Instant(ms: 8))
+        let reports = (first + second).compactMap { e -> LogEvent? in if case let .log(l) = e, l.event == "retired" { return l }; return nil }
+        XCTAssertEqual(reports.map(\.level), [.error])
+        XCTAssertFalse(node.graph.isRetired("l1", generation: 1), "it does not fight the operator, nor take the retirement in")
+        XCTAssertEqual(node.links[m]?.isUp, true)
     }
 }

@@ -44,4 +44,23 @@ final class RouterTests: XCTestCase {
         XCTAssertEqual(errorCode(route(.post, "/web/a", "{}")), "method_not_allowed")
         XCTAssertEqual(errorCode(route(.get, "/_deltas/x")), "not_found")
     }
+
+    func test_forgetMember_routesADeleteOfAValidName_andRefusesTheRest() {
+        guard case .success(.forget(name: "m-3.eu_1")) = fullRoute(.delete, "/_members/m-3.eu_1") else { return XCTFail() }
+        guard case .success(.forget(name: "m3")) = fullRoute(.delete, "/_members/m3", env: "testing") else { return XCTFail() }
+        func failure(_ r: Result<Route, HTTPResponse>) -> (Int, String)? {
+            guard case let .failure(resp) = r else { return nil }
+            let text = String(decoding: resp.body, as: UTF8.self)
+            return (resp.status, text.split(separator: "\"").dropFirst(3).first.map(String.init) ?? "")
+        }
+        XCTAssertEqual(failure(fullRoute(.delete, "/_members/bad%20name")).map(\.0), 400)
+        XCTAssertEqual(failure(fullRoute(.delete, "/_members/bad%20name")).map(\.1), "invalid_name")
+        XCTAssertEqual(failure(fullRoute(.delete, "/_members/")).map(\.1), "invalid_name")
+        XCTAssertEqual(failure(fullRoute(.delete, "/_members/a/b")).map(\.1), "invalid_name")
+        XCTAssertEqual(failure(fullRoute(.delete, "/_members/" + String(repeating: "x", count: 64))).map(\.1), "invalid_name")
+        XCTAssertEqual(failure(fullRoute(.get, "/_members/m3")).map(\.0), 405)
+        XCTAssertEqual(failure(fullRoute(.put, "/_members/m3", "{}")).map(\.1), "method_not_allowed")
+        XCTAssertEqual(failure(fullRoute(.delete, "/_members/m3", env: "production")).map(\.1), "wrong_environment")
+        XCTAssertEqual(failure(fullRoute(.delete, "/_members")).map(\.1), "not_found")
+    }
 }

@@ -295,14 +295,14 @@ struct PeerLinks {
 
     /// Adds outbound links to masters learned from the graph: a master links
     /// to every master (the smaller name dials); a leaf keeps two masters of
-    /// its cluster.
+    /// its cluster. A retired master is no member and is never dialled.
     mutating func learn(from graph: MemberGraph, config: NodeConfig, now: Int64) {
         let outbound = table.values.filter { !$0.id.isInbound }
         if !config.master, outbound.count >= 2 { return }
         let reached = Set(table.values.compactMap { $0.peer?.name })
         let targets = Set(outbound.map { "\($0.host):\($0.port)" })
         var leafMasterLinks = outbound.count
-        for e in graph.entries.values.sorted(by: { $0.name < $1.name }) where e.master && e.name != config.name {
+        for e in graph.entries.values.sorted(by: { $0.name < $1.name }) where e.master && e.isMember && e.name != config.name {
             guard !e.host.isEmpty, e.host != "0.0.0.0", e.port > 0, !reached.contains(e.name),
                   !targets.contains("\(e.host):\(e.port)") else { continue }
             if config.master {

@@ -2,7 +2,8 @@ import RarangiWire
 
 /// Who the members are and how they reach each other (MISSION D6, B2): the
 /// members' graph, this daemon's own entry in it, the entries to gossip,
-/// and the partition verdict drawn from it.
+/// the partition verdict drawn from it, and retirements — a member an
+/// operator forgot, or one absent from this daemon's component for too long.
 struct Membership {
     /// The members' reachability graph.
     private(set) var graph = MemberGraph()
@@ -15,6 +16,9 @@ struct Membership {
     private var changed: Set<String> = []
     /// The graph changed since the verdict was last decided.
     private(set) var needsVerdict = false
+    /// Since when each member has been outside this daemon's component, by
+    /// name (with the life it was absent in); set when the verdict is decided.
+    private(set) var absentSince: [String: (generation: UInt64, since: Int64)] = [:]
 
     /// This daemon's links changed: publish its entry again.
     mutating func ownEntryChanged() { ownEntryStale = true }
@@ -62,10 +66,52 @@ struct Membership {
         return changed.compactMap { graph.entries[$0] }.sorted { $0.name < $1.name }
     }
 
-    /// Decides the partition verdict on the settled graph.
+    /// Decides the partition verdict on the settled graph, and notes who is
+    /// outside this daemon's component from now on (and who is back).
     mutating func decide(config: NodeConfig, now: Int64, effects: inout [Effect]) {
         needsVerdict = false
         graph.settle()
         verdict.decide(graph: graph, name: config.name, now: now, effects: &effects)
+        let mine = verdict.component
+        var absent: [String: (generation: UInt64, since: Int64)] = [:]
+        for (name, e) in graph.entries where e.isMember && name != config.name && graph.component[name] != mine {
+            let held = absentSince[name]
+            absent[name] = held.map { $0.generation == e.generation ? $0 : (e.generation, now) } ?? (e.generation, now)
+        }
+        absentSince = absent
+    }
+
+    /// The members outside this daemon's component for at least `ms`, sorted.
+    func absent(forAtLeast ms: Int64, now: Int64) -> [String] {
+        absentSince.filter { now - $0.value.since >= ms }.map(\.key).sorted()
+    }
+
+    /// Why a member cannot be forgotten.
+    enum ForgetRefusal: Error, Equatable {
+        /// No member of that name is known.
+        case unknown
+        /// It is this daemon, linked to it, or in its component: alive.
+        case alive
+    }
+
+    /// Retires member `name`'s current life (`linked`: the peers of this
+    /// daemon's up links): publishes its entry marked retired, with no
+    /// links, so that every daemon floods it, stops counting it and purges
+    /// its records. A member already retired gives its retirement again,
+    /// unchanged. A live member is refused: an operator stops it first.
+    mutating func forget(_ name: String, config: NodeConfig, linked: Set<String>) -> Result<MemberEntry, ForgetRefusal> {
+        guard let held = graph.entries[name] else { return .failure(.unknown) }
+        if held.retired { return .success(held) }
+        graph.settle()
+        guard name != config.name, !linked.contains(name),
+              graph.component[name] != graph.component[config.name] else { return .failure(.alive) }
+        var retired = held
+        retired.seq += 1
+        retired.retired = true
+        retired.masters = []
+        retired.leaves = []
+        merge(retired)
+        absentSince[name] = nil
+        return .success(retired)
     }
 }

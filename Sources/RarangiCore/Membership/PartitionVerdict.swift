@@ -24,8 +24,8 @@ struct PartitionVerdict {
     /// own entry; logs a change of it.
     mutating func decide(graph: MemberGraph, name: String, now: Int64, effects: inout [Effect]) {
         let comp = graph.component[name]
-        // Strictly more than half of the members known.
-        let stale = graph.knowsMasters && comp.map { graph.sizes[$0] * 2 <= graph.entries.count } ?? true
+        // Strictly more than half of the members known (retired ones are none).
+        let stale = graph.knowsMasters && comp.map { graph.sizes[$0] * 2 <= graph.memberCount } ?? true
         component = comp
         guard stale != isStale else { return }
         isStale = stale
@@ -34,7 +34,7 @@ struct PartitionVerdict {
             freshSince = now
         }
         effects.append(.log(LogEvent(stale ? .warn : .info, "partition_state",
-                                     [("stale", stale ? "true" : "false"), ("members", "\(graph.entries.count)"),
+                                     [("stale", stale ? "true" : "false"), ("members", "\(graph.memberCount)"),
                                       ("components", "\(graph.sizes.count)"), ("largest", "\(graph.sizes.first ?? 0)"),
                                       ("mine", comp.map { "\(graph.sizes[$0])" } ?? "0")])))
     }

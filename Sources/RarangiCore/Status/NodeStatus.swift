@@ -123,6 +123,9 @@ public struct NodeStatus: Sendable {
         /// Members heard of, masters and leaves: the verdict needs more
         /// than half of them in `mine`.
         public var knownMembers: Int
+        /// Daemons retired for good (forgotten by an operator or after
+        /// `--forget-after`), sorted; not counted in `knownMembers`.
+        public var retired: [String]
     }
 
     /// Replication counters.
@@ -204,6 +207,7 @@ public struct NodeStatus: Sendable {
                 w.member("mine", partition.mine)
                 w.member("known_masters", partition.knownMasters)
                 w.member("known_members", partition.knownMembers)
+                w.member("retired") { w in w.array(partition.retired) { w, m in w.value(m) } }
             }
         }
         w.member("peer_messages_in", replication.peerMessagesIn)
