@@ -139,6 +139,10 @@ public enum FlagParser {
             }
             config.tombstoneTTLMs = ttl
         }
+        config.forgetAfterMs = try int("forget-after")
+        guard config.forgetAfterMs >= config.originTimeoutMs else {
+            throw ConfigError("--forget-after \(config.forgetAfterMs) is shorter than --origin-timeout \(config.originTimeoutMs): a member is retired only after it could have been found dead")
+        }
         config.resolvConf = try checked("resolv-conf")!
         return config
     }

@@ -27,6 +27,8 @@ public struct DaemonConfig: Sendable {
     public var originTimeoutMs: Int = 10_000
     /// Milliseconds tombstones are kept (nil: derived from the origin timeout).
     public var tombstoneTTLMs: Int?
+    /// Milliseconds a member may stay out of the majority before it is retired.
+    public var forgetAfterMs: Int = 259_200_000
     /// Client connections served at once.
     public var maxConnections: Int
     /// Largest body accepted.
@@ -48,7 +50,7 @@ public struct DaemonConfig: Sendable {
                    livenessSeconds: livenessSeconds, maxTTLSeconds: maxTTLSeconds,
                    master: master, peers: peers,
                    gossipIntervalMs: Int64(gossipIntervalMs), originTimeoutMs: Int64(originTimeoutMs),
-                   tombstoneTTLMs: tombstoneTTLMs.map(Int64.init),
+                   tombstoneTTLMs: tombstoneTTLMs.map(Int64.init), forgetAfterMs: Int64(forgetAfterMs),
                    advertiseHost: listen.host == "0.0.0.0" || listen.host == "::" ? "" : listen.host,
                    advertisePort: listen.port)
     }

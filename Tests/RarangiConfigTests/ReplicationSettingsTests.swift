@@ -36,4 +36,20 @@ final class ReplicationSettingsTests: XCTestCase {
         XCTAssertNotNil(Settings.named("origin-timeout"))
         XCTAssertTrue(Settings.helpText.contains("--origin-timeout MS"))
     }
+
+    func testForgetAfter_defaultsTo72Hours_isSettable_andNotShorterThanTheOriginTimeout() throws {
+        func resolve(_ args: [String]) throws -> NodeConfig {
+            let (_, flags) = try FlagParser.parse(["--env", "testing", "--name", "m1"] + args)
+            return try FlagParser.resolve(flags: flags, file: [:], hostname: "h").nodeConfig
+        }
+        XCTAssertEqual(try resolve([]).forgetAfterMs, 259_200_000)
+        XCTAssertEqual(try resolve(["--forget-after", "600000"]).forgetAfterMs, 600_000)
+        XCTAssertEqual(try resolve(["--forget-after", "31536000000"]).forgetAfterMs, 31_536_000_000)
+        XCTAssertThrowsError(try resolve(["--forget-after", "59999"]))
+        XCTAssertThrowsError(try resolve(["--forget-after", "31536000001"]))
+        XCTAssertThrowsError(try resolve(["--origin-timeout", "120000", "--forget-after", "60000"])) { error in
+            XCTAssertTrue("\(error)".contains("--forget-after 60000 is shorter than --origin-timeout 120000"), "\(error)")
+        }
+        XCTAssertTrue(Settings.helpText.contains("--forget-after MS"))
+    }
 }
