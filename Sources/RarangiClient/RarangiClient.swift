@@ -52,6 +52,18 @@ public struct RarangiClient: Sendable {
         _ = try await request(.DELETE, "/\(service)/\(id)")
     }
 
+    /// Retires a stopped daemon for good (`DELETE /_members/<name>`): every
+    /// daemon purges its registrations and stops counting it as a member.
+    /// Returns the life retired and who answered; a daemon refuses a member
+    /// that is alive (409) or unknown (404).
+    public func forget(member name: String) async throws -> (generation: UInt64, server: Endpoint) {
+        let (reply, server) = try await request(.DELETE, "/_members/\(name)")
+        guard let o = JSONText.object(reply.body), let g = o["generation"] as? NSNumber else {
+            throw RarangiError.protocolError("the answer to forget is not {\"forgotten\": …, \"generation\": …}")
+        }
+        return (g.uint64Value, server)
+    }
+
     /// Registers an instance and keeps it registered until the returned
     /// handle is cancelled. Returns once the first daemon has accepted it;
     /// throws when one refuses it or serves another environment, and when

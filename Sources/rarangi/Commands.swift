@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RarangiClient
+import RarangiProtocol
 
 struct Register: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -111,6 +112,30 @@ struct Status: AsyncParsableCommand {
             for key in ["environment", "cluster", "name", "version", "services", "instances", "held", "watchers", "index", "uptime_ms"] {
                 if let v = doc[key] { print(key.padding(toLength: 13, withPad: " ", startingAt: 0) + "\(v)") }
             }
+        }
+    }
+}
+
+struct Forget: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Retire a stopped daemon for good: its registrations are purged and it no longer counts.",
+        discussion: """
+        Asks the daemon the client finds to retire NAME's current life; the
+        retirement floods to every daemon. A daemon that is alive (linked to the
+        one asked, or in its part of the cluster) is refused: stop it first.
+        """)
+
+    @OptionGroup var common: Common
+    @Argument(help: "The daemon's name (its --name).") var name: String
+
+    func validate() throws {
+        if !Names.isNodeName(name) { throw ValidationError("a daemon name is 1 to 63 letters, digits, '-', '_' or '.'") }
+    }
+
+    func run() async throws {
+        try await reporting {
+            let (generation, server) = try await common.client().forget(member: name)
+            print("forgot \(name) generation=\(generation) on \(server)")
         }
     }
 }
