@@ -7,10 +7,10 @@ import RarangiWire
 /// records are purged at once on every daemon (the operator's decision, no
 /// majority needed).
 extension Node {
-    /// `DELETE /_members/<name>`: retires a stopped member and answers
-    /// `{"forgotten": name, "generation": g}`; 404 when no such member is
-    /// known, 409 when it is this daemon or alive (linked to it, or in its
-    /// component).
+    /// `DELETE /_members/<name>`: retires a stopped member, tells every
+    /// link at once, and answers `{"forgotten": name, "generation": g}`;
+    /// 404 when no such member is known, 409 when it is this daemon or
+    /// alive (linked to it, or in its component).
     mutating func forget(_ conn: ConnectionID, _ name: String, now: Instant, effects: inout [Effect]) {
         switch membership.forget(name, config: config, linked: Set(links.upPeers.map(\.name))) {
         case .failure(.unknown):
@@ -20,6 +20,9 @@ extension Node {
             effects.append(.reply(conn, .error(409, "member_alive", "'\(name)' cannot be forgotten: \(why); stop it first")))
         case let .success(entry):
             retired(entry, reason: "operator", now: now, effects: &effects)
+            // Sent at once, not at the next round: the operator's answer
+            // means the other daemons are already being told.
+            for (id, link) in links.ordered where link.isUp { links.send(id, .members([entry]), effects: &effects) }
             var w = JSONWriter()
             w.object { w in
                 w.member("forgotten", entry.name)
