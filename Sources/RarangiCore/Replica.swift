@@ -128,10 +128,13 @@ public struct Replica {
     }
 
     /// Whether the record a kill names is superseded here: its life is not
-    /// held (gone, or another life), or its origin wrote the key since.
+    /// held (gone, or another life), or its origin wrote the key since —
+    /// held, or already collected (nothing of the key is held, and the
+    /// origin's stream is held complete past the named version). Either way
+    /// the answer does not depend on the order tombstones are collected in.
     private func settled(_ c: DeltaCause, _ key: RecordKey) -> Bool {
-        guard let oid = originIDs[c.origin], let o = origins[Int(oid)], o.generation == c.generation else { return true }
-        guard let r = o.records[key] else { return false }
+        guard let oid = originIDs[c.name], let o = origins[Int(oid)], o.generation == c.generation else { return true }
+        guard let r = o.records[key] else { return o.watermark > c.version && !o.resetting }
         return r.version > c.version || (oid == selfID && r.kind != .put)
     }
 
@@ -141,7 +144,7 @@ public struct Replica {
         let o = origins[Int(id)]!
         for k in list {
             guard let kill = origins[Int(k)]!.kills[key] else { continue }
-            if kill.causes.contains(where: { $0.origin == o.name && $0.generation == o.generation && $0.version >= version }) {
+            if kill.causes.contains(where: { $0.name == o.name && $0.generation == o.generation && $0.version >= version }) {
                 return true
             }
         }
@@ -195,7 +198,7 @@ public struct Replica {
         origins[Int(id)]!.tombstones.append((key, version, now))
         if !(killers[key]?.contains(id) ?? false) { killers[key, default: []].append(id) }
         for c in causes {
-            guard let oid = originIDs[c.origin], let o = origins[Int(oid)], o.generation == c.generation,
+            guard let oid = originIDs[c.name], let o = origins[Int(oid)], o.generation == c.generation,
                   let r = o.records[key], r.kind == .put, r.version <= c.version else { continue }
             if oid == selfID {
                 // This daemon's own record: it writes the removal itself, in
@@ -215,8 +218,8 @@ public struct Replica {
     static func merge(_ a: [DeltaCause], _ b: [DeltaCause]) -> [DeltaCause] {
         if a.isEmpty { return b }
         var byLife: [String: [UInt64: UInt64]] = [:]
-        for c in a + b { byLife[c.origin, default: [:]][c.generation] = max(byLife[c.origin]?[c.generation] ?? 0, c.version) }
-        return byLife.flatMap { origin, lives in lives.map { DeltaCause(origin: origin, generation: $0.key, version: $0.value) } }
+        for c in a + b { byLife[c.name, default: [:]][c.generation] = max(byLife[c.name]?[c.generation] ?? 0, c.version) }
+        return byLife.flatMap { origin, lives in lives.map { DeltaCause(name: origin, generation: $0.key, version: $0.value) } }
             .sorted()
     }
 
@@ -257,7 +260,7 @@ public struct Replica {
         if let d = removeLocal(key, version: version, now: now) { out.append(d) }
         let causes = holders(of: key).map { h -> DeltaCause in
             let o = origins[Int(h)]!
-            return DeltaCause(origin: o.name, generation: o.generation, version: o.records[key]!.version)
+            return DeltaCause(name: o.name, generation: o.generation, version: o.records[key]!.version)
         }
         if let d = ownKill(key, causes: causes.sorted(), version: version, now: now) { out.append(d) }
         return out
@@ -285,7 +288,7 @@ public struct Replica {
             if let d = removeLocal(key, version: version, now: now) { out.append(d) }
         }
         for key in due.adopted.keys.sorted() {
-            let open = due.adopted[key]!.filter { !settled($0, key) && $0.origin != local.name }
+            let open = due.adopted[key]!.filter { !settled($0, key) && $0.name != local.name }
             if let d = ownKill(key, causes: open, version: version, now: now) { out.append(d) }
         }
         return out

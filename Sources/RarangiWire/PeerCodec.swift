@@ -84,7 +84,7 @@ public enum PeerCodec {
                     w.varint(UInt64(d.body.count)); w.bytes.append(contentsOf: d.body)
                     if d.kind == .kill {
                         w.varint(UInt64(d.causes.count))
-                        for c in d.causes { w.string(c.origin); w.varint(c.generation); w.varint(c.version) }
+                        for c in d.causes { w.string(c.name); w.varint(c.generation); w.varint(c.version) }
                     }
                 }
             }
@@ -162,7 +162,7 @@ public enum PeerCodec {
                         causes.reserveCapacity(c)
                         for _ in 0..<c {
                             let origin = try r.string(), generation = try r.varint(), v = try r.varint()
-                            causes.append(DeltaCause(origin: origin, generation: generation, version: v))
+                            causes.append(DeltaCause(name: origin, generation: generation, version: v))
                         }
                     }
                     deltas.append(Delta(service: service, id: id, version: version, kind: kind, body: body, causes: causes))

@@ -44,7 +44,8 @@ public struct PeerHello: Sendable, Equatable {
 }
 
 /// One origin's position in a digest: everything up to `version` is held.
-public struct DigestEntry: Sendable, Equatable {
+/// Ordered by name, then life (the order a kill lists its causes in).
+public struct DigestEntry: Sendable, Equatable, Comparable {
     /// The origin's name.
     public var name: String
     /// The origin's generation.
@@ -56,6 +57,11 @@ public struct DigestEntry: Sendable, Equatable {
         self.name = name
         self.generation = generation
         self.version = version
+    }
+
+    /// By name, then generation.
+    public static func < (a: DigestEntry, b: DigestEntry) -> Bool {
+        a.name != b.name ? a.name < b.name : a.generation < b.generation
     }
 }
 
@@ -87,28 +93,12 @@ public enum DeltaKind: UInt8, Sendable {
     case kill = 3
 }
 
-/// A record an explicit DELETE saw: origin, life and version. The DELETE
-/// hides that record and anything older of the same life, nothing newer and
-/// nothing of another life — never a registration the deleter did not see.
-public struct DeltaCause: Sendable, Equatable, Comparable {
-    /// The record's origin.
-    public var origin: String
-    /// The origin's life.
-    public var generation: UInt64
-    /// The newest version of the origin's record the deleter saw.
-    public var version: UInt64
-    /// Creates a cause.
-    public init(origin: String, generation: UInt64, version: UInt64) {
-        self.origin = origin
-        self.generation = generation
-        self.version = version
-    }
-
-    /// By origin, then life: the order a kill lists its causes in.
-    public static func < (a: DeltaCause, b: DeltaCause) -> Bool {
-        a.origin != b.origin ? a.origin < b.origin : a.generation < b.generation
-    }
-}
+/// A record an explicit DELETE saw: its origin's name and life, and the
+/// newest version of it the deleter saw (a digest entry's shape). The
+/// DELETE hides that record and anything older of the same life, nothing
+/// newer and nothing of another life — never a registration the deleter
+/// did not see.
+public typealias DeltaCause = DigestEntry
 
 /// One record change of an origin.
 public struct Delta: Sendable, Equatable {

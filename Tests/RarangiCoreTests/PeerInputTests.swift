@@ -27,7 +27,7 @@ final class PeerInputTests: XCTestCase {
 
     func kill(version: UInt64, _ causes: [(String, UInt64, UInt64)]) -> Delta {
         Delta(service: "web", id: "i", version: version, kind: .kill, body: [],
-              causes: causes.map { DeltaCause(origin: $0.0, generation: $0.1, version: $0.2) })
+              causes: causes.map { DeltaCause(name: $0.0, generation: $0.1, version: $0.2) })
     }
 
     func test_badFrames_areRefused_cutTheLink_andChangeNothing() {
@@ -53,7 +53,7 @@ final class PeerInputTests: XCTestCase {
             ("a DELETE naming a bad origin", push([kill(version: sane, [("x y", 1, 5)])])),
             ("a DELETE naming 1,025 records", push([kill(version: sane, (0..<1025).map { ("o\(10_000 + $0)", 1, 5) })])),
             ("causes on a registration", push([Delta(service: "web", id: "i", version: sane, kind: .put, body: Array("{}".utf8),
-                                                     causes: [DeltaCause(origin: "x", generation: 1, version: 5)])])),
+                                                     causes: [DeltaCause(name: "x", generation: 1, version: 5)])])),
         ]
         for (what, message) in bad {
             var node = connected()

@@ -67,7 +67,7 @@ final class ReplicationCoreTests: XCTestCase {
     func kill(_ origin: String, gen: UInt64 = 1, prev: UInt64, _ id: String, v: UInt64, causes: [(String, UInt64)]) -> RecordBatch {
         RecordBatch(origin: origin, generation: gen, mode: .push(prev: prev),
                     deltas: [Delta(service: "web", id: id, version: v, kind: .kill, body: [],
-                                   causes: causes.map { DeltaCause(origin: $0.0, generation: 1, version: $0.1) })])
+                                   causes: causes.map { DeltaCause(name: $0.0, generation: 1, version: $0.1) })])
     }
 
     func testOrdering_survivesASkewedClock_withinAnOrigin() {

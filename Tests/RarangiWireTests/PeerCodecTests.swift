@@ -13,8 +13,8 @@ final class PeerCodecTests: XCTestCase {
         .records([RecordBatch(origin: "a", generation: 3, mode: .push(prev: 5),
                               deltas: [Delta(service: "web", id: "i1", version: 6, kind: .put, body: Array(#"{"port":80}"#.utf8)),
                                        Delta(service: "web", id: "i2", version: 7, kind: .kill, body: [],
-                                             causes: [DeltaCause(origin: "b", generation: 2, version: 4),
-                                                      DeltaCause(origin: "c", generation: 1, version: 1 << 40)])]),
+                                             causes: [DeltaCause(name: "b", generation: 2, version: 4),
+                                                      DeltaCause(name: "c", generation: 1, version: 1 << 40)])]),
                   RecordBatch(origin: "b", generation: 1, mode: .sync(since: 0, upTo: 9, reset: true), deltas: []),
                   RecordBatch(origin: "c", generation: 2, mode: .coalescedPush, deltas: []),
                   RecordBatch(origin: "d", generation: 4, mode: .deathNotice, deltas: [])]),
@@ -38,7 +38,7 @@ final class PeerCodecTests: XCTestCase {
         XCTAssertEqual(try PeerCodec.decode(frame: [0, 0, 0, UInt8(kill.count)] + kill),
                        .records([RecordBatch(origin: "o", generation: 3, mode: .push(prev: 0), deltas: [
                            Delta(service: "w", id: "i", version: 5, kind: .kill, body: [],
-                                 causes: [DeltaCause(origin: "x", generation: 1, version: 4)])])]))
+                                 causes: [DeltaCause(name: "x", generation: 1, version: 4)])])]))
     }
 
     /// The named modes travel as the very bytes daemons sent before they had names.

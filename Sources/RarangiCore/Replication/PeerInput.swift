@@ -80,7 +80,7 @@ enum PeerInput {
         if causes.isEmpty { return "a DELETE that names no record" }
         if causes.count > maxCauses { return "a DELETE naming more than \(maxCauses) records" }
         for (i, c) in causes.enumerated() {
-            if !Names.isNodeName(c.origin) { return "invalid origin name in a DELETE" }
+            if !Names.isNodeName(c.name) { return "invalid origin name in a DELETE" }
             if c.generation >= maxGeneration { return "a generation out of range in a DELETE" }
             if c.version >= OriginRecord.versionLimit || c.version >= ceiling {
                 return "version ahead of this daemon's clock by more than an hour in a DELETE"
