@@ -73,7 +73,7 @@ public enum Settings {
                 help: "Milliseconds after which an origin daemon nobody can reach is dead and its records are purged (by the majority side only)."),
         Setting(name: "tombstone-ttl", metavar: "MS", kind: .integer(1000...604_800_000), defaultValue: nil,
                 defaultText: "the larger of 60000 and three origin timeouts", repeatable: false, inFile: true,
-                help: "Milliseconds removals and DELETEs are kept for peers that missed them, and a dead daemon's life is kept out; at least the origin timeout. A peer cut off for longer gets a whole snapshot instead."),
+                help: "Milliseconds removals and DELETEs are kept for peers that missed them; at least the origin timeout. A peer cut off for longer gets a whole snapshot instead."),
         Setting(name: "forget-after", metavar: "MS", kind: .integer(60_000...31_536_000_000), defaultValue: "259200000",
                 defaultText: nil, repeatable: false, inFile: true,
                 help: "Milliseconds a member may stay out of the majority before a master of the majority retires it for good (as rarangi forget does); at least the origin timeout."),

@@ -16,6 +16,8 @@ extension Node {
             if hash != registry.digestHash() {
                 links.send(id, .digest(hash: registry.digestHash(), membersHash: graph.hash, entries: replica.digest),
                            effects: &effects)
+            } else {
+                catchUp.end("in_sync", effects: &effects)
             }
             let differ = membersHash != graph.hash && !graph.entries.isEmpty
             if links.membersStillDiffer(id, differ: differ) { sendAllEntries(id, effects: &effects) }
@@ -36,7 +38,8 @@ extension Node {
     }
 
     /// Records from a peer: applied unless kept out; new pushes are relayed.
-    /// A leaf takes death notices and buried lives from its masters only.
+    /// A leaf takes death notices from its masters only; a buried life is
+    /// refused from anyone until it is seen alive again.
     private mutating func received(_ batches: [RecordBatch], from id: LinkID, peer: PeerHello, now: Instant,
                                    effects: inout [Effect]) {
         var relay: [RecordBatch] = []
@@ -56,12 +59,15 @@ extension Node {
                 }
                 continue
             }
-            if !trusted, liveness.keepsOut(b.origin, generation: b.generation) { continue }
+            if liveness.keepsOut(b.origin, generation: b.generation) { continue }
             // A retired life is kept out for good, whoever relays it.
             if graph.isRetired(b.origin, generation: b.generation) { continue }
             liveness.unbury(b.origin)
             let applied = registry.apply(b, now: now.ms)
-            if case let .sync(_, upTo, _) = b.mode, upTo > 0 { pulls.answered(b.origin) }
+            if case let .sync(_, upTo, _) = b.mode, upTo > 0 {
+                pulls.answered(b.origin)
+                if pulls.isEmpty { catchUp.end("synced", effects: &effects) }
+            }
             if applied, b.mode.isPush { relay.append(b) }
             if applied { liveness.originsChanged() }
         }
@@ -78,13 +84,13 @@ extension Node {
     private mutating func pull(from id: LinkID, _ entries: [DigestEntry], now: Instant, effects: inout [Effect]) {
         var wanted: [PullEntry] = []
         var verdicts: [RecordBatch] = []
-        let peerMaster = links[id]?.peer?.master
-        let trusted = peerMaster == true && !config.master
         for e in entries where e.name == config.name && e.generation > config.generation {
             outlive(e.generation, effects: &effects)
         }
         for e in entries where e.name != config.name {
-            if !trusted, liveness.keepsOut(e.name, generation: e.generation) {
+            // A buried life is not pulled back, not even from a master (one
+            // that was stale through a partition may still carry it).
+            if liveness.keepsOut(e.name, generation: e.generation) {
                 if config.master, !isStale {
                     verdicts.append(RecordBatch(origin: e.name, generation: e.generation, mode: .deathNotice, deltas: []))
                 }
@@ -103,6 +109,7 @@ extension Node {
             pulls.started(e.name, now: now.ms)
         }
         if !wanted.isEmpty { links.send(id, .pull(wanted), effects: &effects) }
+        if wanted.isEmpty, pulls.isEmpty { catchUp.end("in_sync", effects: &effects) }
         if !verdicts.isEmpty { links.sendRecords(id, verdicts, effects: &effects) }
     }
 }
@@ -117,6 +124,9 @@ struct PullsInFlight {
     func recent(_ origin: String, now: Int64, withinMs: Int64) -> Bool {
         started[origin].map { now - $0 < withinMs } ?? false
     }
+
+    /// Whether no pull is in flight.
+    var isEmpty: Bool { started.isEmpty }
 
     /// A pull of `origin` was sent.
     mutating func started(_ origin: String, now: Int64) { started[origin] = now }

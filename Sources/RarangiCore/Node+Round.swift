@@ -60,7 +60,10 @@ extension Node {
     /// Purges a dead origin and keeps its life out for a while.
     mutating func bury(_ id: Int32, now: Instant, effects: inout [Effect]) {
         guard let o = registry.origin(id) else { return }
-        liveness.bury(id, o, now: now.ms, keepOutMs: config.tombstoneTTLMs, effects: &effects)
+        // Kept out until it is seen alive again: a daemon stale through a
+        // partition of any length may still carry its records, and must not
+        // bring them back once the burial is over. Forgotten with the member.
+        liveness.bury(id, o, now: now.ms, keepOutMs: max(config.tombstoneTTLMs, config.forgetAfterMs), effects: &effects)
         registry.purge(id)
     }
 }

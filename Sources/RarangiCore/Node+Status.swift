@@ -62,7 +62,7 @@ extension Node {
                 NodeStatus.Master(name: e.name, cluster: e.cluster, seq: e.seq, component: graph.component[e.name] ?? -1,
                                   reaches: e.masters, leaves: e.leaves.count)
             },
-            partition: .init(stale: isStale, components: graph.sizes.count, largest: graph.sizes.first ?? 0,
+            partition: .init(stale: isStale, catchingUp: catchUp.pending, components: graph.sizes.count, largest: graph.sizes.first ?? 0,
                              mine: membership.verdict.component.map { graph.sizes[$0] } ?? 0, knownMasters: graph.masterCount,
                              knownMembers: graph.memberCount, retired: graph.retiredNames),
             replication: .init(peerMessagesIn: s.peerIn, peerMessagesOut: s.peerOut, peerBytesOut: s.peerBytesOut,

@@ -31,6 +31,8 @@ public struct Node {
     var raisedGeneration = false
     /// A second daemon with this name was reported.
     var reportedDuplicateName = false
+    /// Until this daemon has caught up with a peer it answers as stale.
+    var catchUp: CatchUp
     /// A peer said this very life was retired (reported once).
     var reportedOwnRetirement = false
 
@@ -41,6 +43,7 @@ public struct Node {
         self.config = config
         self.registry = Registry(name: config.name, generation: config.generation)
         self.links = PeerLinks(peers: config.peers, seed: seed ^ config.generation)
+        self.catchUp = CatchUp(hasPeers: !config.peers.isEmpty)
     }
 
     /// The replicated store; `catalogue` is its visible view.
@@ -49,8 +52,11 @@ public struct Node {
     public var catalogue: Catalogue { registry.catalogue }
     /// The masters' reachability graph.
     public var graph: MemberGraph { membership.graph }
-    /// Whether this daemon is cut off from the majority (B2).
-    public var isStale: Bool { membership.verdict.isStale }
+    /// Whether this daemon is cut off from the majority (B2), or has not
+    /// yet caught up with a peer since it started.
+    public var isStale: Bool { membership.verdict.isStale || catchUp.pending }
+    /// Whether this daemon has not yet caught up with a peer since it started.
+    public var isCatchingUp: Bool { catchUp.pending }
     /// How many registrations are held by open connections.
     public var heldCount: Int { registry.held.count }
     /// How many blocking queries are parked.
@@ -77,6 +83,7 @@ public struct Node {
         func consider(_ t: Int64?) { if let t, d == nil || t < d! { d = t } }
         if !links.isEmpty { consider(nextGossipAt ?? 0) }
         consider(links.nextDeadline)
+        consider(catchUp.nextDeadline)
         return d.map { Instant(ms: $0) }
     }
 
@@ -91,6 +98,7 @@ public struct Node {
     public mutating func handle(_ input: Input, now: Instant, into effects: inout [Effect]) {
         let first = effects.count
         defer { if isStale { Node.markStale(&effects, from: first) } }
+        catchUp.start(now: now.ms, limitMs: 2 * config.linkTimeoutMs)
         switch input {
         case let .request(conn, request):
             serve(conn, request, now: now, effects: &effects)
@@ -99,6 +107,7 @@ public struct Node {
         case let .connectionClosed(conn):
             push(registry.connectionClosed(conn, now: now, effects: &effects), effects: &effects)
         case .deadline:
+            catchUp.expire(now: now.ms, effects: &effects)
             push(registry.expire(now: now, effects: &effects), effects: &effects)
             registry.timeOutWatches(now: now, effects: &effects)
             links.fireDeadlines(now: now.ms, timeoutMs: config.linkTimeoutMs, effects: &effects)

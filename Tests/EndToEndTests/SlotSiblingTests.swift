@@ -25,6 +25,28 @@ final class SlotSiblingTests: XCTestCase {
         // Slot a restarts (what Restart=on-failure does): it catches up from slot b.
         a.kill9()
         a = try slot("a")
-        XCTAssertTrue(eventually(within: 5) { self.ids(4720, "web").contains("at-b") }, "the restarted slot did not catch up: \(a.log)")
+        // From its first answer on: either it has caught up, or it says its
+        // answer is not current — never an unmarked empty catalogue.
+        let deadline = Date().addingTimeInterval(5)
+        var caughtUp = false
+        while Date() < deadline, !caughtUp {
+            let r = try http("GET", 4720, "/web")
+            let stale = r.header("X-Rarangi-Stale") == "true"
+            caughtUp = !stale
+            if !stale { XCTAssertTrue(r.json.keys.contains("at-b"), "answered as current without slot b's registration: \(r.text)") }
+            usleep(20_000)
+        }
+        XCTAssertTrue(caughtUp, "the restarted slot did not catch up: \(a.log)")
+        XCTAssertTrue(a.log.contains("event=caught_up"), a.log)
+    }
+
+    func test_aSlotWhoseSiblingIsDown_answersAsCurrentAlone_afterTwoLinkTimeouts() throws {
+        let a = try slot("a")
+        defer { a.stop() }
+        let first = try http("GET", 4720, "/web")
+        XCTAssertEqual(first.header("X-Rarangi-Stale"), "true", "not yet caught up with a sibling that may come")
+        XCTAssertTrue(eventually(within: 10) { (try? http("GET", 4720, "/web"))?.header("X-Rarangi-Stale") == nil },
+                      "still stale with nobody to catch up from: \(a.log)")
+        XCTAssertTrue(a.log.contains("event=caught_up reason=no_peer_answered") || a.log.contains("reason=no_peer_answered"), a.log)
     }
 }

@@ -110,8 +110,10 @@ public struct NodeStatus: Sendable {
 
     /// The partition verdict (MISSION B2).
     public struct Partition: Sendable {
-        /// Whether this daemon is cut off from the majority.
+        /// Whether this daemon is cut off from the majority, or still catching up.
         public var stale: Bool
+        /// Whether it has not yet caught up with a peer since it started.
+        public var catchingUp: Bool
         /// How many components the members' graph has.
         public var components: Int
         /// The size of the largest (the majority).
@@ -202,6 +204,7 @@ public struct NodeStatus: Sendable {
         w.member("partition") { w in
             w.object { w in
                 w.member("stale", partition.stale)
+                w.member("catching_up", partition.catchingUp)
                 w.member("components", partition.components)
                 w.member("largest", partition.largest)
                 w.member("mine", partition.mine)
