@@ -28,6 +28,7 @@ final class TwoMasterClusterTests: XCTestCase {
         }
         let linked = eventually(within: 10) {
             Self.names.allSatisfy { (try? self.partition($0))?["known_members"] as? Int == 5 }
+                && Self.names.allSatisfy { (try? self.partition($0))?["catching_up"] as? Bool == false }
                 && ["l1", "l2", "l3"].allSatisfy { l in ((try? self.status(l))?["links"] as? [[String: Any]])?
                     .filter { $0["state"] as? String == "up" }.count == 2 }
         }
