@@ -104,8 +104,12 @@ extension Node {
     }
 
     /// Decides the partition verdict again (B2); who is alive is then rebuilt at the next round.
+    /// A daemon that rejoins the majority catches up again before it
+    /// answers as current: what it missed while stale is still on its way.
     mutating func recomputePartition(now: Instant, effects: inout [Effect]) {
+        let wasStale = membership.verdict.isStale
         membership.decide(config: config, now: now.ms, effects: &effects)
+        if wasStale, !membership.verdict.isStale { catchUp.restart(now: now.ms, limitMs: 2 * config.linkTimeoutMs) }
         liveness.linksChanged()
     }
 

@@ -217,6 +217,8 @@ final class MembershipTests: XCTestCase {
         XCTAssertTrue(healed.isStale)
         healed.membership.merge(entry("m1", ["m2"], seq: 2)); healed.membership.merge(entry("m2", ["m1"], seq: 2))
         healed.recomputePartition(now: Instant(ms: 100_000), effects: &scratch)
+        XCTAssertTrue(healed.isCatchingUp, "a daemon that rejoins the majority catches up before it answers as current")
+        healed.catchUp.end("in_sync", effects: &scratch)
         XCTAssertFalse(healed.isStale)
         healed.forgetAbsent(now: Instant(ms: 100_001), effects: &scratch)
         XCTAssertEqual(healed.graph.retiredNames, [], "fresh for less than two rounds")

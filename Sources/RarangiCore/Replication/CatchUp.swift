@@ -1,7 +1,8 @@
 /// A daemon started with peers to replicate with answers as current only
 /// once it has caught up (MISSION D5: a restarted slot must not tell a
-/// client that fails over to it that nothing is registered): until then it
-/// is stale, marks its answers so and purges nothing. It has caught up when
+/// client that fails over to it that nothing is registered), and so does a
+/// daemon that rejoins the majority after a partition: until then it is
+/// stale, marks its answers so and purges nothing. It has caught up when
 /// a peer's digest shows nothing it lacks, or when the pulls one started
 /// are all answered; when no peer answers within `limitMs` of the start
 /// (the first daemon up, its peers all down), it answers as current alone.
@@ -16,6 +17,12 @@ struct CatchUp {
     /// The first input's instant starts the wait.
     mutating func start(now: Int64, limitMs: Int64) {
         if pending, deadline == nil { deadline = now + limitMs }
+    }
+
+    /// Waits again (the daemon rejoined the majority after being stale).
+    mutating func restart(now: Int64, limitMs: Int64) {
+        pending = true
+        deadline = now + limitMs
     }
 
     /// When the node wants a deadline input for the wait, if it is on.
