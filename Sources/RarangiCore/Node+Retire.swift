@@ -39,6 +39,7 @@ extension Node {
         effects.append(.log(LogEvent(.info, "member_retired", [("member", e.name), ("generation", "\(e.generation)"),
                                                                ("reason", reason)])))
         if let (id, o) = registry.origin(named: e.name), o.generation <= e.generation { bury(id, now: now, effects: &effects) }
+        registry.forgetPurgedLife(e.name)
         for (lid, link) in links.ordered where link.isUp {
             if let p = link.peer, graph.isRetired(p.name, generation: p.generation) { cut(lid, reason: "retired", now: now, effects: &effects) }
         }

@@ -107,7 +107,7 @@ public struct Node {
         case let .connectionClosed(conn):
             push(registry.connectionClosed(conn, now: now, effects: &effects), effects: &effects)
         case .deadline:
-            catchUp.expire(now: now.ms, effects: &effects)
+            catchUp.expire(now: now.ms, peerLinked: links.anyUp, effects: &effects)
             push(registry.expire(now: now, effects: &effects), effects: &effects)
             registry.timeOutWatches(now: now, effects: &effects)
             links.fireDeadlines(now: now.ms, timeoutMs: config.linkTimeoutMs, effects: &effects)

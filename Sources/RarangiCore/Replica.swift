@@ -29,6 +29,10 @@ public struct Replica {
     private var sharedHolders: [RecordKey: [Int32]] = [:]
     /// The origins holding a kill of each key.
     private var killers: [RecordKey: [Int32]] = [:]
+    /// Lives purged here as dead that may yet come back (a partition that
+    /// outlasted the origin timeout): a kill naming one is kept, so the life's
+    /// records are hidden again if they return. Ends with a newer life.
+    private var purgedLives: [String: UInt64] = [:]
     /// Writes this daemon owes its own stream after a batch: removals of its
     /// records a peer's kill hid, and kills it takes over from an ended life.
     private var owed = OwedWrites()
@@ -52,6 +56,7 @@ public struct Replica {
     /// The id of origin `name` in life `generation`, creating or renewing
     /// it; nil when the generation is older than the one held (or is ours).
     mutating func origin(_ name: String, generation: UInt64) -> Int32? {
+        if let purged = purgedLives[name], generation >= purged { purgedLives[name] = nil }
         if let id = originIDs[name] {
             if id == selfID { return nil }
             let held = origins[Int(id)]!.generation
@@ -99,6 +104,7 @@ public struct Replica {
     mutating func purge(_ id: Int32) {
         guard id != selfID, let state = origins[Int(id)] else { return }
         clear(id, adopting: true)
+        purgedLives[state.name] = state.generation
         originIDs[state.name] = nil
         origins[Int(id)] = nil
         freeOrigins.append(id)
@@ -133,7 +139,9 @@ public struct Replica {
     /// origin's stream is held complete past the named version). Either way
     /// the answer does not depend on the order tombstones are collected in.
     private func settled(_ c: DeltaCause, _ key: RecordKey) -> Bool {
-        guard let oid = originIDs[c.name], let o = origins[Int(oid)], o.generation == c.generation else { return true }
+        guard let oid = originIDs[c.name], let o = origins[Int(oid)] else { return purgedLives[c.name] != c.generation }
+        // An older life held: the named one is on its way.
+        guard o.generation == c.generation else { return o.generation > c.generation }
         guard let r = o.records[key] else { return o.watermark > c.version && !o.resetting }
         return r.version > c.version || (oid == selfID && r.kind != .put)
     }
@@ -461,8 +469,14 @@ public struct Replica {
                 if t.at + ttl > now { break }
                 origins[i]!.tombstoneHead += 1
                 if let r = origins[i]!.records[t.key], r.version == t.version, r.kind != .put {
-                    origins[i]!.records[t.key] = nil
-                    dropped += 1
+                    if Int32(i) != selfID, hidden(Int32(i), t.key, version: r.version) {
+                        // A record a kill hid, not its origin's removal: kept
+                        // while the kill is, so the kill is not taken as settled.
+                        origins[i]!.tombstones.append((t.key, t.version, now))
+                    } else {
+                        origins[i]!.records[t.key] = nil
+                        dropped += 1
+                    }
                 } else if let k = origins[i]!.kills[t.key], k.version == t.version {
                     if k.causes.allSatisfy({ settled($0, t.key) }) {
                         origins[i]!.kills[t.key] = nil
@@ -497,6 +511,10 @@ public struct Replica {
         guard let id = originIDs[name], let state = origins[Int(id)] else { return [] }
         return state.deltas(since: since)
     }
+
+    /// Forgets that the life of `name` was purged here (it was retired for
+    /// good): kills naming it may be collected.
+    mutating func forgetPurgedLife(_ name: String) { purgedLives[name] = nil }
 
     /// The names of the origins held.
     public var originNames: [String] { origins.compactMap { $0?.name }.sorted() }

@@ -250,6 +250,9 @@ struct Registry {
     /// Forgets a dead origin and every record it holds.
     mutating func purge(_ id: Int32) { replica.purge(id) }
 
+    /// A retired daemon's life will not come back: DELETEs naming it may be collected.
+    mutating func forgetPurgedLife(_ name: String) { replica.forgetPurgedLife(name) }
+
     /// A peer's life was announced: an older life of the name ends at once.
     mutating func noteLife(_ name: String, generation: UInt64) -> Bool {
         replica.noteLife(name, generation: generation)

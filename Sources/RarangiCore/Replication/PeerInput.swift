@@ -54,6 +54,8 @@ enum PeerInput {
                     }
                     if d.kind == .kill {
                         if let p = causesProblem(d.causes, ceiling: ceiling) { return p }
+                        // A deleter removes its own record itself; it never names it.
+                        if d.causes.contains(where: { $0.name == b.origin }) { return "a DELETE naming its own origin's record" }
                     } else if !d.causes.isEmpty {
                         return "causes on a record that is not a DELETE"
                     }
