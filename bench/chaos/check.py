@@ -8,7 +8,9 @@ that answered and did not say it is stale:
 
   loss   a registration live for at least P, whose origin D could reach
          during all of the last P (both ends up, a path of uncut links), is
-         not served by D (neither it nor another live registration of its key);
+         not served by D (neither it nor another live registration of its key,
+         nor one that ended within its allowance: P, or the origin timeout
+         + P when its origin died);
   ghost  an ended registration still served by D although D could reach the
          place where it ended (the origin; the daemon that took the DELETE)
          for P at some time after the end, or D could not reach its origin
@@ -239,6 +241,14 @@ def analyse(rec):
                     continue
                 if got is not None and got in regs and live_at(regs[got], t):
                     continue
+                # The key is shown with the body of another registration of it
+                # that ended within its allowance (its origin just died and is
+                # not purged yet, or its end is still propagating): served.
+                if got is not None and got in regs and regs[got]["end"] is not None:
+                    g = regs[got]
+                    allowance = P + (OT if g["reason"] and "killed" in g["reason"] else 0)
+                    if t < g["end"] + allowance:
+                        continue
                 for r in rs:
                     if t - P < r["start"]:
                         continue

@@ -513,7 +513,9 @@ class Clients:
                 sent = now()
                 st = self.put(r, False)
                 if st == 200:
-                    last_ok = now()
+                    # The daemon set the new deadline when the refresh arrived,
+                    # between sending and the answer: the earliest end counts.
+                    last_ok = sent
                 elif st == 201:
                     # The daemon had lost it: it expired there before this refresh.
                     self.end(r, min(last_ok + TTL_S, sent), "expired-before-refresh", origin)
@@ -629,9 +631,10 @@ class Clients:
                     self.end(ra, oks[ra["uid"]] + TTL_S, "expired (other origin keeps the key)", a)
                 for r in (ra, rb) if a_refreshing else (rb,):
                     if r["uid"] in oks and self.alive(r):
+                        sent = now()
                         st = self.put(r, False)
                         if st == 200:
-                            oks[r["uid"]] = now()
+                            oks[r["uid"]] = sent
                         elif st == 201:
                             self.end(r, now(), "expired-before-refresh", r["origin"])
                 if not self.alive(rb) and not self.alive(ra):

@@ -72,6 +72,10 @@ struct Membership {
         needsVerdict = false
         graph.settle()
         verdict.decide(graph: graph, name: config.name, now: now, effects: &effects)
+        // Only masters forget absent members: a leaf keeps no clocks (a walk
+        // over every member at every verdict would cost a thousand-daemon
+        // network dearly).
+        guard config.master else { return }
         let mine = verdict.component
         var absent: [String: (generation: UInt64, since: Int64)] = [:]
         for (name, e) in graph.entries where e.isMember && name != config.name && graph.component[name] != mine {
