@@ -116,8 +116,13 @@ extension Node {
     /// Every member entry, sent on a link just up: a daemon that restarted
     /// learns the whole membership from the first peer it reaches, leaf or
     /// master, before it can count itself a majority.
+    /// The frame is encoded once per state of the graph (its hash), not per
+    /// link: with a thousand members it is tens of kilobytes.
     mutating func sendAllEntries(_ id: LinkID, effects: inout [Effect]) {
         guard !graph.entries.isEmpty else { return }
-        links.send(id, .members(graph.entries.values.sorted { $0.name < $1.name }), effects: &effects)
+        if allEntriesFrame?.hash != graph.hash {
+            allEntriesFrame = (graph.hash, PeerCodec.encode(.members(graph.entries.values.sorted { $0.name < $1.name })))
+        }
+        links.send(id, allEntriesFrame!.frame, effects: &effects)
     }
 }

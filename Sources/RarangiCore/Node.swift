@@ -33,6 +33,8 @@ public struct Node {
     var reportedDuplicateName = false
     /// Until this daemon has caught up with a peer it answers as stale.
     var catchUp: CatchUp
+    /// Every member entry as one frame, for the graph state `hash`.
+    var allEntriesFrame: (hash: UInt64, frame: [UInt8])?
     /// A peer said this very life was retired (reported once).
     var reportedOwnRetirement = false
 

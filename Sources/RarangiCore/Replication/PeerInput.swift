@@ -65,7 +65,7 @@ enum PeerInput {
             for e in entries {
                 if let p = name(e.name) ?? life(e.generation) { return p }
                 if !Names.isNodeName(e.cluster) { return "invalid cluster name" }
-                if let bad = (e.masters + e.leaves).first(where: { !Names.isNodeName($0) }) {
+                if let bad = e.masters.first(where: { !Names.isNodeName($0) }) ?? e.leaves.first(where: { !Names.isNodeName($0) }) {
                     return "invalid member name '\(bad.prefix(64))'"
                 }
             }
