@@ -12,7 +12,9 @@ that answered and did not say it is stale:
          nor one that ended within its allowance: P, or the origin timeout
          + P when its origin died);
   ghost  an ended registration still served by D although D could reach the
-         place where it ended (the origin; the daemon that took the DELETE)
+         place where it ended (the origin; the daemon that took the DELETE —
+         a DELETE ends only what its daemon could have seen: a registration
+         its daemon could not reach when it was made ends with its TTL)
          for P at some time after the end, or D could not reach its origin
          for the origin timeout + P up to now (it should have been purged).
 
@@ -223,6 +225,14 @@ def analyse(rec):
                         viol.setdefault(("ghost", uid, d), []).append([t, t1])
                     continue
                 src = r["source"] or r["origin"]
+                if (r["reason"] or "").startswith("delete at") and src != r["origin"] \
+                        and not m.reach_over(src, r["origin"], r["start"], min(r["end"], r["start"] + P)):
+                    # The deleting daemon could not have seen it (cut off from its
+                    # origin when it was registered): a DELETE ends only what its
+                    # daemon was showing, so the two are concurrent and the
+                    # registration ends with its TTL (its client stopped refreshing).
+                    if t <= r["end"] + (0 if r["kind"] == "held" else ttl) + P:
+                        continue
                 mk = (d, src, r["end"])
                 if mk not in learn_memo:
                     learn_memo[mk] = m.first_learn(d, src, r["end"])
