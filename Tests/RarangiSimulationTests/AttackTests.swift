@@ -5,35 +5,7 @@ import RarangiWire
 import XCTest
 
 /// Attacks on the causal DELETE, catch-up and burial (simulation level).
-final class AttackTests: XCTestCase {
-    /// One master m and leaves a, b, c linked to it.
-    func star(seed: UInt64 = 1) -> Simulation {
-        let sim = Simulation(seed: seed, network: .init(loss: 0, minDelayMs: 1, maxDelayMs: 5))
-        func config(_ name: String, master: Bool, peers: [String]) -> NodeConfig {
-            NodeConfig(environment: "testing", cluster: "c", name: name, livenessSeconds: 86400, master: master,
-                       peers: peers.map { NodeConfig.Peer(host: $0, port: 1) }, gossipIntervalMs: 1000,
-                       originTimeoutMs: 10_000, advertiseHost: name, advertisePort: 1)
-        }
-        _ = sim.add(config("m", master: true, peers: []))
-        for leaf in ["a", "b", "c"] { _ = sim.add(config(leaf, master: false, peers: ["m"])) }
-        return sim
-    }
-
-    let m = 0, a = 1, b = 2, c = 3
-
-    func body(_ sim: Simulation, _ i: Int, _ id: String = "x") -> String? {
-        sim.hosts[i].node!.catalogue.instance(service: "web", id: id).map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    func register(_ sim: Simulation, _ i: Int, _ body: String, id: String = "x") {
-        let r = sim.request(i, .register(service: "web", id: id, body: Array(body.utf8), ttlSeconds: nil))
-        XCTAssertEqual(r.map { $0.status == 200 || $0.status == 201 }, true)
-    }
-
-    func delete(_ sim: Simulation, _ i: Int, _ id: String = "x") {
-        XCTAssertEqual(sim.request(i, .deregister(service: "web", id: id))?.status, 200)
-    }
-
+final class AttackTests: StarClusterTestCase {
     func isRecords(_ frame: [UInt8]) -> Bool { frame.count > 4 && frame[4] == 3 }
 
     // MARK: ghosts
@@ -273,16 +245,11 @@ final class AttackTests: XCTestCase {
     /// Three masters; a leaf linked to m1 only. m3 is cut from m1 and m2 past
     /// the origin timeout (minority), then heals: x's registration everywhere.
     func test_attack_masterMinorityBuriesLiveLeaf_thenHeals() {
-        let sim = Simulation(seed: 5, network: .init(loss: 0, minDelayMs: 1, maxDelayMs: 5))
-        func config(_ name: String, master: Bool, peers: [String]) -> NodeConfig {
-            NodeConfig(environment: "testing", cluster: "c", name: name, livenessSeconds: 86400, master: master,
-                       peers: peers.map { NodeConfig.Peer(host: $0, port: 1) }, gossipIntervalMs: 1000,
-                       originTimeoutMs: 10_000, advertiseHost: name, advertisePort: 1)
-        }
+        let sim = SmallClusters.simulation(seed: 5)
         let masters = ["m1", "m2", "m3"]
-        for (k, mm) in masters.enumerated() { _ = sim.add(config(mm, master: true, peers: Array(masters[..<k]))) }
-        let x = sim.add(config("x", master: false, peers: ["m1"]))
-        let y = sim.add(config("y", master: false, peers: ["m3"]))
+        for (k, mm) in masters.enumerated() { _ = sim.add(SmallClusters.config(mm, master: true, peers: Array(masters[..<k]))) }
+        let x = sim.add(SmallClusters.config("x", master: false, peers: ["m1"]))
+        let y = sim.add(SmallClusters.config("y", master: false, peers: ["m3"]))
         sim.run(for: 4000)
         _ = sim.request(x, .register(service: "web", id: "i", body: Array(#"{"at":"x"}"#.utf8), ttlSeconds: nil))
         sim.run(for: 3000)

@@ -12,15 +12,10 @@ import XCTest
 /// origin timeout of their own.
 final class BuriedOriginTests: XCTestCase {
     func test_aBuriedOrigin_isNotServedAgain_byACutOffOrRestartedMaster_afterTheHeal() {
-        let sim = Simulation(seed: 3, network: .init(loss: 0, minDelayMs: 1, maxDelayMs: 5))
-        func config(_ name: String, master: Bool, peers: [String]) -> NodeConfig {
-            NodeConfig(environment: "testing", cluster: "c", name: name, livenessSeconds: 86400, master: master,
-                       peers: peers.map { NodeConfig.Peer(host: $0, port: 1) }, gossipIntervalMs: 1000,
-                       originTimeoutMs: 10_000, advertiseHost: name, advertisePort: 1)
-        }
+        let sim = SmallClusters.simulation(seed: 3)
         let masters = ["m1", "m2", "m3", "m4", "m5"]
-        for (k, m) in masters.enumerated() { _ = sim.add(config(m, master: true, peers: Array(masters[..<k]))) }
-        let x = sim.add(config("x", master: false, peers: ["m1"]))
+        for (k, m) in masters.enumerated() { _ = sim.add(SmallClusters.config(m, master: true, peers: Array(masters[..<k]))) }
+        let x = sim.add(SmallClusters.config("x", master: false, peers: ["m1"]))
         let m4 = 3, m5 = 4
         sim.run(for: 4000)
         _ = sim.request(x, .register(service: "web", id: "i", body: Array(#"{"at":"x"}"#.utf8), ttlSeconds: nil))

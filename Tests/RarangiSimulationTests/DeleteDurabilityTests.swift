@@ -10,35 +10,7 @@ import XCTest
 /// overwritten at its origin by a re-registration, or its deleter dead and
 /// purged — still ends up without the deleted registration; and a DELETE
 /// at a daemon whose clock runs minutes ahead hides nothing registered after it.
-final class DeleteDurabilityTests: XCTestCase {
-    /// One master m and leaves a, b, c linked to it.
-    func star(seed: UInt64 = 1, skew: [String: Int64] = [:]) -> Simulation {
-        let sim = Simulation(seed: seed, network: .init(loss: 0, minDelayMs: 1, maxDelayMs: 5))
-        func config(_ name: String, master: Bool, peers: [String]) -> NodeConfig {
-            NodeConfig(environment: "testing", cluster: "c", name: name, livenessSeconds: 86400, master: master,
-                       peers: peers.map { NodeConfig.Peer(host: $0, port: 1) }, gossipIntervalMs: 1000,
-                       originTimeoutMs: 10_000, advertiseHost: name, advertisePort: 1)
-        }
-        _ = sim.add(config("m", master: true, peers: []), skewMs: skew["m"] ?? 0)
-        for leaf in ["a", "b", "c"] { _ = sim.add(config(leaf, master: false, peers: ["m"]), skewMs: skew[leaf] ?? 0) }
-        return sim
-    }
-
-    let m = 0, a = 1, b = 2, c = 3
-
-    func body(_ sim: Simulation, _ i: Int, _ id: String = "x") -> String? {
-        sim.hosts[i].node!.catalogue.instance(service: "web", id: id).map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    func register(_ sim: Simulation, _ i: Int, _ body: String, id: String = "x") {
-        let r = sim.request(i, .register(service: "web", id: id, body: Array(body.utf8), ttlSeconds: nil))
-        XCTAssertEqual(r.map { $0.status == 200 || $0.status == 201 }, true)
-    }
-
-    func delete(_ sim: Simulation, _ i: Int, _ id: String = "x") {
-        XCTAssertEqual(sim.request(i, .deregister(service: "web", id: id))?.status, 200)
-    }
-
+final class DeleteDurabilityTests: StarClusterTestCase {
     func test_aDeleteMissedByADaemonCutOffPastTheTombstoneLifetime_isNotServedThereAfterTheHeal() {
         let sim = star()
         sim.run(for: 3000)

@@ -10,15 +10,10 @@ import XCTest
 final class LifeTests: XCTestCase {
     /// a — b — c in a line (a and c never talk directly), one cluster.
     func line(seed: UInt64 = 1) -> Simulation {
-        let sim = Simulation(seed: seed, network: .init(loss: 0, minDelayMs: 1, maxDelayMs: 5))
-        func config(_ name: String, master: Bool, peers: [String]) -> NodeConfig {
-            NodeConfig(environment: "testing", cluster: "c", name: name, livenessSeconds: 86400, master: master,
-                       peers: peers.map { NodeConfig.Peer(host: $0, port: 1) }, gossipIntervalMs: 1000,
-                       originTimeoutMs: 10_000, advertiseHost: name, advertisePort: 1)
-        }
-        sim.add(config("b", master: true, peers: []))
-        sim.add(config("a", master: false, peers: ["b"]))
-        sim.add(config("c", master: false, peers: ["b"]))
+        let sim = SmallClusters.simulation(seed: seed)
+        sim.add(SmallClusters.config("b", master: true, peers: []))
+        sim.add(SmallClusters.config("a", master: false, peers: ["b"]))
+        sim.add(SmallClusters.config("c", master: false, peers: ["b"]))
         return sim
     }
 
