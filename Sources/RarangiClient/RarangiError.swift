@@ -35,7 +35,9 @@ public enum RarangiError: Error, Equatable, CustomStringConvertible {
     var isRetryable: Bool {
         switch self {
         case .noDaemonReachable, .connectionLost, .protocolError: return true
-        case let .refused(status, _, _): return status >= 500
+        // `held_elsewhere`: another connection holds the instance; it may be
+        // an earlier connection of ours the daemon has not yet found gone.
+        case let .refused(status, code, _): return status >= 500 || (status == 409 && code == "held_elsewhere")
         case .environmentMismatch, .unknownEnvironment: return false
         }
     }

@@ -27,7 +27,7 @@ extension Node {
         case let .hold(service, id, body):
             let (stream, change) = registry.hold(conn, service, id, body: body, config: config, now: now, effects: &effects)
             push(change, effects: &effects)
-            effects.append(.stream(conn, stream))
+            effects.append(stream.status < 300 ? .stream(conn, stream) : .reply(conn, stream))
         case let .watch(service, pretty, index, waitMs):
             registry.watch(conn, service, pretty: pretty, index: index, waitMs: waitMs, now: now, effects: &effects)
         }

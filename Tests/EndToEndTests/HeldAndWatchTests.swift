@@ -122,3 +122,60 @@ final class HeldAndWatchTests: XCTestCase {
         XCTAssertNotNil(b.json["uptime_ms"])
     }
 }
+
+/// A held registration has one holder (issue: a second hold on another
+/// connection took the registration over, and its close removed the instance
+/// the first holder still believed registered).
+final class OneHolderTests: XCTestCase {
+    func test_secondHoldOnAnotherConnection_is409_changesNothing_andFirstHolderKeepsIt() throws {
+        let daemon = try DaemonProcess(["--env", "development", "--cluster", "eu", "--name", "n1"])
+        defer { daemon.stop() }
+        let first = try RawConnection(port: daemon.port)
+        try first.send("PUT /web/i1?hold HTTP/1.1\r\nContent-Length: 23\r\n\r\n" + #"{"host":"h1","port":80}"#)
+        XCTAssertTrue(try eventually(within: 2) { try http("GET", daemon.port, "/web").json.keys.sorted() == ["i1"] })
+        let index = try XCTUnwrap(try http("GET", daemon.port, "/web").header("x-rarangi-index"))
+
+        let second = try RawConnection(port: daemon.port)
+        try second.send("PUT /web/i1?hold HTTP/1.1\r\nContent-Length: 23\r\n\r\n" + #"{"host":"h2","port":81}"#)
+        let refused = try second.readResponse()
+        XCTAssertEqual(refused.status, 409)
+        XCTAssertEqual(refused.json["error"] as? String, "held_elsewhere")
+        let now = try http("GET", daemon.port, "/web")
+        XCTAssertEqual(now.header("x-rarangi-index"), index, "the refused hold changed nothing")
+        XCTAssertEqual((now.json["i1"] as? [String: Any])?["host"] as? String, "h1")
+
+        // The refused connection closing removes nothing.
+        shutdown(second.fd, Int32(SHUT_RDWR))
+        usleep(300_000)
+        XCTAssertEqual((try http("GET", daemon.port, "/web").json["i1"] as? [String: Any])?["host"] as? String, "h1")
+        XCTAssertEqual(try http("GET", daemon.port, "/_status").json["held"] as? Int, 1)
+
+        // Once the holder closes, the instance goes, and a new hold succeeds.
+        shutdown(first.fd, Int32(SHUT_RDWR))
+        XCTAssertTrue(try eventually(within: 2) { try http("GET", daemon.port, "/web").json.isEmpty })
+        let third = try RawConnection(port: daemon.port)
+        try third.send("PUT /web/i1?hold HTTP/1.1\r\nContent-Length: 23\r\n\r\n" + #"{"host":"h3","port":82}"#)
+        XCTAssertTrue(try eventually(within: 2) {
+            (try http("GET", daemon.port, "/web").json["i1"] as? [String: Any])?["host"] as? String == "h3"
+        })
+    }
+
+    func test_aPlainPutOfAHeldId_makesItOrdinary_andAnotherConnectionMayThenHoldIt() throws {
+        let daemon = try DaemonProcess(["--env", "development", "--cluster", "eu", "--name", "n1"])
+        defer { daemon.stop() }
+        let first = try RawConnection(port: daemon.port)
+        try first.send("PUT /web/i1?hold HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+        XCTAssertTrue(try eventually(within: 2) { try http("GET", daemon.port, "/web").json.keys.sorted() == ["i1"] })
+        XCTAssertEqual(try http("PUT", daemon.port, "/web/i1", body: #"{"a":1}"#).status, 200)
+        // No longer a hold: another connection may now hold it.
+        let second = try RawConnection(port: daemon.port)
+        try second.send("PUT /web/i1?hold HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+        XCTAssertEqual(try second.readResponse(headOnly: true).status, 200)
+        // The first connection's close now removes nothing; the second's does.
+        shutdown(first.fd, Int32(SHUT_RDWR))
+        usleep(300_000)
+        XCTAssertEqual(try http("GET", daemon.port, "/web").json.keys.sorted(), ["i1"])
+        shutdown(second.fd, Int32(SHUT_RDWR))
+        XCTAssertTrue(try eventually(within: 2) { try http("GET", daemon.port, "/web").json.isEmpty })
+    }
+}

@@ -34,11 +34,14 @@ final class HoldAndWatchNodeTests: XCTestCase {
         XCTAssertEqual(node.heldCount, 0)
     }
 
-    func test_closingAConnectionWhoseHoldWasTakenOver_removesNothing() {
+    func test_aSecondHoldOnAnotherConnection_isRefused_andItsCloseRemovesNothing() {
         _ = node.handle(.request(holder, .hold(service: "web", id: "a", body: Array("{}".utf8))), now: Instant(ms: 0))
-        _ = node.handle(.request(other, .hold(service: "web", id: "a", body: Array("{}".utf8))), now: Instant(ms: 1))
-        _ = node.handle(.connectionClosed(holder), now: Instant(ms: 2))
+        let e = node.handle(.request(other, .hold(service: "web", id: "a", body: Array(#"{"o":1}"#.utf8))), now: Instant(ms: 1))
+        XCTAssertEqual(replies(e, to: other).map(\.status), [409])
+        _ = node.handle(.connectionClosed(other), now: Instant(ms: 2))
         XCTAssertEqual(lookup("web", at: 3), #"{"a":{}}"#)
+        _ = node.handle(.connectionClosed(holder), now: Instant(ms: 4))
+        XCTAssertEqual(lookup("web", at: 5), "{}")
     }
 
     func test_parkedQuery_isAnsweredInTheTurnThatChangesTheService() {

@@ -11,8 +11,16 @@ final class RegistryTests: XCTestCase {
         var effects: [Effect] = []
         let a = ConnectionID(1), b = ConnectionID(2), c = ConnectionID(3)
         _ = r.hold(a, "web", "x", body: Array("{}".utf8), config: config, now: Instant(ms: 0), effects: &effects)
+        let (refused, none) = r.hold(b, "web", "x", body: Array(#"{"b":1}"#.utf8), config: config, now: Instant(ms: 1),
+                                     effects: &effects)
+        XCTAssertEqual(refused.status, 409, "a holds x: b's hold is refused")
+        XCTAssertNil(none)
+        XCTAssertNil(r.connectionClosed(b, now: Instant(ms: 1), effects: &effects), "b held nothing")
+        XCTAssertEqual(r.catalogue.instance(service: "web", id: "x").map { String(decoding: $0, as: UTF8.self) }, "{}")
+        // A plain PUT makes x ordinary; then b may hold it, and a's close removes nothing.
+        _ = r.register("web", "x", body: Array("{}".utf8), ttl: 30, now: Instant(ms: 1), effects: &effects)
         _ = r.hold(b, "web", "x", body: Array("{}".utf8), config: config, now: Instant(ms: 1), effects: &effects)
-        XCTAssertNil(r.connectionClosed(a, now: Instant(ms: 2), effects: &effects), "b took the hold over")
+        XCTAssertNil(r.connectionClosed(a, now: Instant(ms: 2), effects: &effects), "b holds x now")
         XCTAssertNotNil(r.catalogue.instance(service: "web", id: "x"))
         // A plain PUT turns c's hold into a TTL registration: closing c removes nothing.
         _ = r.hold(c, "web", "y", body: Array("{}".utf8), config: config, now: Instant(ms: 3), effects: &effects)

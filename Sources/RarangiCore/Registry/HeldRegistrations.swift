@@ -9,9 +9,10 @@ extension Catalogue {
 struct HeldRegistrations {
     /// The registration each holding connection holds.
     private var heldBy: [ConnectionID: RecordKey] = [:]
-    /// The connection now holding each held registration; a later hold of
-    /// the same instance takes it over, and the earlier connection's close
-    /// then removes nothing.
+    /// The connection now holding each held registration. A held id has one
+    /// holder: a hold by another connection is refused while this one lives
+    /// (`holder(of:)`); a plain PUT turns the hold into a TTL registration,
+    /// after which the holder's close removes nothing.
     private var holder: [RecordKey: ConnectionID] = [:]
     /// Held registrations released because their connection closed.
     private(set) var released = 0
@@ -19,8 +20,10 @@ struct HeldRegistrations {
     /// How many registrations are held by open connections.
     var count: Int { heldBy.count }
 
-    /// `conn` now holds `key`, taking it over from any earlier holder; a
-    /// different key it held before is no longer its.
+    /// The open connection holding `key`, if any.
+    func holder(of key: RecordKey) -> ConnectionID? { holder[key] }
+
+    /// `conn` now holds `key`; a different key it held before is no longer its.
     mutating func hold(_ key: RecordKey, by conn: ConnectionID) {
         if let previous = heldBy[conn], previous != key, holder[previous] == conn { holder[previous] = nil }
         heldBy[conn] = key

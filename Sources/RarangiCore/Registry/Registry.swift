@@ -171,6 +171,13 @@ struct Registry {
     mutating func hold(_ conn: ConnectionID, _ service: String, _ id: String, body: [UInt8], config: NodeConfig,
                        now: Instant, effects: inout [Effect]) -> (HTTPResponse, LocalChange?) {
         let key = RecordKey(service: service, id: id)
+        if let other = held.holder(of: key), other != conn, replica.localDeadline(key) == Catalogue.never {
+            effects.append(.log(LogEvent(.info, "hold_refused", [("service", service), ("id", id),
+                                                               ("connection", conn.description),
+                                                               ("holder", other.description)])))
+            return (HTTPResponse.error(409, "held_elsewhere",
+                                       "this instance is held by another open connection; it is released when that connection closes"), nil)
+        }
         let prev = watermark
         let put = replica.putLocal(key, body: body, version: { clock.next(wallMs: now.wallMs) },
                                    expiresAt: Catalogue.never, now: now.ms)
