@@ -10,7 +10,10 @@ struct Run: AsyncParsableCommand {
         deregisters when it exits, and exits with its status (128+N when signal N
         killed it). When no daemon can be reached the command starts anyway and
         the registration is retried with back-off; a daemon of another
-        environment is an error and the command is not started.
+        environment is an error and the command is not started. The command
+        inherits standard input, output and error only. If rarangi itself is
+        killed, the registration ends at once (its connection closes) and the
+        command keeps running, in rarangi's process group.
         """)
 
     @OptionGroup var common: Common
@@ -76,12 +79,30 @@ struct Child: Sendable {
         sigemptyset(&empty)
         posix_spawnattr_setsigmask(&attr, &empty)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        // The command gets standard input, output and error only: no socket,
+        // event-poll descriptor or pipe of ours, so that the registration's
+        // connection closes the moment this process dies, however it dies.
+        closeOnExecAbove2()
         var cargs = argv.map { strdup($0) } + [nil]
         defer { for p in cargs { free(p) } }
         var pid: pid_t = 0
         let rc = posix_spawnp(&pid, argv[0], nil, &attr, &cargs, environ)
         guard rc == 0 else { throw CLIError("cannot run '\(argv[0])': \(String(cString: strerror(rc)))") }
         return Child(pid: pid)
+    }
+
+    /// Marks every open descriptor above standard error close-on-exec (the
+    /// HTTP client's event loop does not mark all of its own).
+    private static func closeOnExecAbove2() {
+        guard let dir = opendir("/proc/self/fd") else { return }
+        defer { closedir(dir) }
+        let own = dirfd(dir)
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let fd = Int32(name), fd > 2, fd != own else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 
     /// Waits (on a thread of its own) for the exit; returns the status to exit with.

@@ -39,6 +39,40 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(try eventually(within: 1) { try ids("web").isEmpty })
     }
 
+    func test_run_childInheritsOnlyStdio_soKillingRarangiEndsTheRegistrationAtOnce() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLITests.cli)
+        p.arguments = ["run", "web", "--env", "testing", "--server", "127.0.0.1:\(port)", "--port", "8082",
+                       "--id", "w1", "--", "sleep", "30"]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        XCTAssertTrue(try eventually(within: 5) { try ids("web") == ["w1"] })
+        // The command is spawned from one of rarangi's threads: look at each.
+        func children() -> [pid_t] {
+            let tasks = "/proc/\(p.processIdentifier)/task"
+            return ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).flatMap { t in
+                ((try? String(contentsOfFile: "\(tasks)/\(t)/children", encoding: .utf8)) ?? "")
+                    .split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { pid_t($0) }
+            }
+        }
+        XCTAssertTrue(eventually(within: 5) { !children().isEmpty })
+        let child = try XCTUnwrap(children().first, "no child of rarangi")
+        defer { kill(child, SIGKILL) }
+        // Looked at once it runs the command (before its exec it is still a copy of rarangi).
+        XCTAssertTrue(eventually(within: 5) {
+            (try? String(contentsOfFile: "/proc/\(child)/comm", encoding: .utf8)) == "sleep\n"
+        })
+        let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(child)/fd").compactMap(Int.init).sorted()
+        let open = fds.map { fd in
+            "\(fd)->" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(child)/fd/\(fd)")) ?? "?")
+        }
+        XCTAssertEqual(fds, [0, 1, 2], "the child inherited descriptors of rarangi: \(open)")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertTrue(try eventually(within: 1) { try ids("web").isEmpty }, "the registration outlived rarangi")
+        XCTAssertEqual(kill(child, 0), 0, "the command keeps running")
+    }
+
     func test_run_exitStatusPropagates_andTheInstanceIsGoneAfterTheChildExits() throws {
         let r = try cli(["run", "job", "--env", "testing", "--server", "127.0.0.1:\(port)", "--port", "9",
                          "--", "sh", "-c", "sleep 0.3; exit 7"])
