@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // The `rarangi` command line: subcommands, help, env-var defaults.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The cluster key's primitives (HMAC, HKDF, AES-GCM) for peer links:
+        // no cryptography of our own beyond their composition.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // libevent, the heart of the reactor. Only RarangiReactor imports it.
@@ -35,12 +38,14 @@ let package = Package(
         // The pure node: catalogue, versions, expiry. No clock, no I/O.
         .target(name: "RarangiCore", dependencies: ["RarangiProtocol", "RarangiWire"]),
         // Settings table, flags, YAML configuration.
-        .target(name: "RarangiConfig", dependencies: ["RarangiCore", "RarangiProtocol", "RarangiWire", "Yams"]),
+        .target(name: "RarangiConfig", dependencies: ["RarangiCore", "RarangiProtocol", "RarangiWire", "RarangiSeal", "Yams"]),
+        // The cluster key: the peer handshake and sealed frames (rarangi-protocol(7)).
+        .target(name: "RarangiSeal", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The libevent shell that executes the core's effects.
-        .target(name: "RarangiReactor", dependencies: ["CLibevent", "RarangiCore", "RarangiWire"]),
+        .target(name: "RarangiReactor", dependencies: ["CLibevent", "RarangiCore", "RarangiWire", "RarangiSeal"]),
         // Virtual time, a simulated network and a runner for the simulation tests (B9).
         .target(name: "RarangiTestKit", dependencies: ["RarangiCore", "RarangiProtocol", "RarangiWire"]),
-        .executableTarget(name: "rarangid", dependencies: ["RarangiConfig", "RarangiReactor", "RarangiCore", "RarangiProtocol"]),
+        .executableTarget(name: "rarangid", dependencies: ["RarangiConfig", "RarangiReactor", "RarangiCore", "RarangiProtocol", "RarangiSeal"]),
         // The client library: discovery, held registrations, lookups, watches.
         // It links RarangiProtocol only, never the server core or the codecs.
         .target(name: "RarangiClient", dependencies: [
@@ -51,7 +56,7 @@ let package = Package(
         ]),
         // The command-line client.
         .executableTarget(name: "rarangi", dependencies: [
-            "RarangiClient", "RarangiProtocol",
+            "RarangiClient", "RarangiProtocol", "RarangiSeal",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The runnable example of the client library (README, rarangi.1).
@@ -61,6 +66,7 @@ let package = Package(
 
         .testTarget(name: "RarangiProtocolTests", dependencies: ["RarangiProtocol"]),
         .testTarget(name: "RarangiWireTests", dependencies: ["RarangiWire"]),
+        .testTarget(name: "RarangiSealTests", dependencies: ["RarangiSeal"]),
         .testTarget(name: "RarangiReactorTests", dependencies: ["RarangiReactor", "RarangiCore"]),
         .testTarget(name: "RarangiCoreTests", dependencies: ["RarangiCore", "RarangiProtocol", "RarangiWire"]),
         .testTarget(name: "RarangiConfigTests", dependencies: ["RarangiConfig", "RarangiCore", "RarangiProtocol"]),

@@ -277,12 +277,22 @@ configs_ok() {
             if [ $slot = a ]; then port=$pa; else port=$pb; fi
             n=$((n + 1))
             inside rarangid --check-config --config "/etc/rarangi/$env-$slot.yaml" | tee /dev/stderr |
-                grep -q "env=$env slot=$slot .*listen=0\.0\.0\.0:$port " || rc=1
+                grep -q "env=$env slot=$slot .*listen=0\.0\.0\.0:$port .*cluster_keys=1" || rc=1
         done
     done <<<"$table"
     [ $n -ge 8 ] && [ $rc = 0 ]
 }
-check "every /etc/rarangi/ENV-SLOT.yaml passes --check-config on its well-known port" configs_ok
+check "every /etc/rarangi/ENV-SLOT.yaml passes --check-config on its well-known port, with the cluster key" configs_ok
+secrets_private() {
+    local f rc=0 n=0
+    for f in "$sys"/etc/rarangi/*.yaml "$sys"/etc/rarangi/cluster.key; do
+        n=$((n + 1))
+        inside stat -c '%a %U %G %n' "${f#"$sys"}" | tee /dev/stderr | grep -q '^640 root rarangi ' || rc=1
+    done
+    inside sh -c 'grep -v "^#" /etc/rarangi/cluster.key | grep -Eqx "[A-Za-z0-9+/]{43}="' || { echo "no key in cluster.key"; rc=1; }
+    [ $n -ge 9 ] && [ $rc = 0 ]
+}
+check "configuration files and the cluster key are 0640 root:rarangi" secrets_private
 bad_config() {
     printf 'env: production\nliveness: 0\n' >"$sys$T/bad.yaml"
     local out rc

@@ -1,5 +1,6 @@
 import RarangiCore
 import RarangiProtocol
+import RarangiSeal
 import RarangiWire
 
 /// What the command line asks for.
@@ -144,6 +145,14 @@ public enum FlagParser {
             throw ConfigError("--forget-after \(config.forgetAfterMs) is shorter than --origin-timeout \(config.originTimeoutMs): a member is retired only after it could have been found dead")
         }
         config.resolvConf = try checked("resolv-conf")!
+        if let path = merged["cluster-key-file"]?.last {
+            config.clusterKeyFile = path
+            do {
+                config.keyring = try ClusterKeyring.load(path: path)
+            } catch {
+                throw ConfigError("--cluster-key-file: \(error.message)")
+            }
+        }
         return config
     }
 

@@ -1,5 +1,6 @@
 import RarangiCore
 import RarangiProtocol
+import RarangiSeal
 
 /// Everything the daemon runs with, after defaults, the file and flags are merged.
 public struct DaemonConfig: Sendable {
@@ -39,6 +40,10 @@ public struct DaemonConfig: Sendable {
     public var requestTimeoutSeconds: Int
     /// The resolver configuration peer names are looked up with.
     public var resolvConf = "/etc/resolv.conf"
+    /// The cluster key file, if any.
+    public var clusterKeyFile: String?
+    /// Its keys, read when the configuration is resolved (at start and on SIGHUP).
+    public var keyring: ClusterKeyring?
     /// Least severe level logged.
     public var logLevel: LogEvent.Level
     /// The configuration file read, if any.

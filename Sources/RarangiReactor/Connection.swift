@@ -1,6 +1,7 @@
 import CLibevent
 import Glibc
 import RarangiCore
+import RarangiSeal
 import RarangiWire
 
 /// One connection: a client's HTTP connection or a peer link. Its life is
@@ -37,6 +38,9 @@ final class Connection {
 
     /// Frames received on a peer link.
     var frames = PeerFrameDecoder()
+    /// A sealed link's handshake, then its channel (nil on a link without a
+    /// cluster key, and on every client connection).
+    var seal: LinkSeal?
     /// The remote address, for peers that advertise none.
     var remoteHost = ""
     /// Peer bytes in and out, for the idle-link benchmark.
@@ -106,4 +110,11 @@ struct ReplyFraming {
     var keepAlive = true
     var http11 = true
     var headOnly = false
+}
+
+/// What a sealed peer link holds: the key handshake while the phase is
+/// `peerAuthenticating`, then the channel that seals and opens its frames.
+enum LinkSeal {
+    case handshake(PeerHandshake)
+    case channel(SealedChannel, peer: String, key: KeyID)
 }

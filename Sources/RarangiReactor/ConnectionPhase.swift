@@ -8,8 +8,10 @@ import RarangiCore
 ///           ├─> blocked ──> http         (its unsent answers drained)
 ///           ├─> held                     (a held registration's stream)
 ///           ├─> peer                     (an accepted `GET /_peer` upgrade)
+///           ├─> peerAuthenticating ──> peer   (an accepted sealed upgrade)
 ///           └─> closing ──> draining     (the last response, then a lingering close)
 ///     peerConnecting ──> peerUpgrading ──> peer   (a link we dial)
+///                                     └─> peerAuthenticating ──> peer  (with a cluster key)
 ///     every phase ──> closed
 enum ConnectionPhase: Equatable {
     /// Reading requests and writing responses.
@@ -27,6 +29,9 @@ enum ConnectionPhase: Equatable {
     case peerConnecting(LinkID)
     /// A peer link we dial: connected, waiting for the `101` to our upgrade.
     case peerUpgrading(LinkID)
+    /// A sealed peer link in its key handshake (`Connection.seal`): nothing
+    /// reaches the core, and the core has not been told of an inbound link.
+    case peerAuthenticating(LinkID)
     /// A peer link carrying frames.
     case peer(LinkID)
     /// No more requests are read; close once the output is written.
@@ -44,6 +49,9 @@ enum ConnectionPhase: Equatable {
         case (.closed, _): return false
         case (_, .closed): return true
         case (.http, .parked), (.http, .held), (.http, .peer), (.http, .closing), (.http, .blocked): return true
+        case (.http, .peerAuthenticating): return true
+        case let (.peerUpgrading(a), .peerAuthenticating(b)): return a == b
+        case let (.peerAuthenticating(a), .peer(b)): return a == b
         case (.parked, .http), (.parked, .closing): return true
         case (.blocked, .http): return true
         case (.held, .held): return true
@@ -63,8 +71,16 @@ enum ConnectionPhase: Equatable {
     /// The peer link the connection carries, in any of the peer phases.
     var link: LinkID? {
         switch self {
-        case let .peerConnecting(l), let .peerUpgrading(l), let .peer(l): return l
+        case let .peerConnecting(l), let .peerUpgrading(l), let .peerAuthenticating(l), let .peer(l): return l
         default: return nil
+        }
+    }
+    /// Whether the core knows of the link this connection carries: every
+    /// dialled one (it asked for it), an accepted one once it is connected.
+    var coreKnowsLink: Bool {
+        switch self {
+        case let .peerAuthenticating(l): return !l.isInbound
+        default: return link != nil
         }
     }
     /// A client connection in a session (held or parked): exempt from the idle timeout.

@@ -29,7 +29,7 @@ extension Daemon {
         case .blocked:
             // Its reads are off; what one last read brought waits like the rest.
             conn.input.append(contentsOf: scratch[0..<n])
-        case .peerUpgrading, .peer:
+        case .peerUpgrading, .peerAuthenticating, .peer:
             conn.bytesIn += n
             scratch.withUnsafeBufferPointer { p in peerRead(conn, UnsafeBufferPointer(rebasing: p[0..<n])) }
         case .held, .closing, .draining, .closed, .peerConnecting:
@@ -130,9 +130,9 @@ extension Daemon {
             case let .request(request, consumed):
                 offset += consumed
                 conn.requestStartedAt = nil
-                if handle(request, on: conn) == .peerUpgrade {
+                if case let .peerUpgrade(sealed) = handle(request, on: conn) {
                     // The rest of the buffer already belongs to the peer link.
-                    upgradeToPeer(conn, leftover: UnsafeBufferPointer(rebasing: buf[offset...]))
+                    upgradeToPeer(conn, sealed: sealed, leftover: UnsafeBufferPointer(rebasing: buf[offset...]))
                     return buf.count
                 }
             case let .failure(error):
@@ -145,7 +145,7 @@ extension Daemon {
     }
 
     /// What handling a request left the connection to do next.
-    enum Handled { case done, peerUpgrade }
+    enum Handled { case done, peerUpgrade(sealed: Bool) }
 
     private func handle(_ request: HTTPRequest, on conn: Connection) -> Handled {
         conn.framing = ReplyFraming(keepAlive: request.keepAlive && !conn.overflow, http11: request.isHTTP11,
@@ -155,8 +155,12 @@ extension Daemon {
             send(response, on: conn)
         case let .success(.status(pretty)):
             send(statusResponse(pretty: pretty), on: conn)
-        case .success(.peerUpgrade):
-            return .peerUpgrade
+        case let .success(.peerUpgrade(sealed)):
+            if let refusal = refusesUpgrade(sealed: sealed, on: conn) {
+                send(refusal, on: conn)
+                return .done
+            }
+            return .peerUpgrade(sealed: sealed)
         case let .success(.forget(name)):
             apply(.forget(ConnectionID(conn.id), name: name))
         case let .success(.catalogue(catalogueRequest)):
@@ -225,6 +229,7 @@ extension Daemon {
     func closeConnection(_ conn: Connection, reportToCore: Bool = true) {
         guard conn.phase != .closed else { return }
         let link = conn.link
+        let reportToCore = reportToCore && (link == nil || conn.phase.coreKnowsLink)
         conn.enter(.closed)
         event_del(conn.readEvent)
         event_del(conn.writeEvent)
@@ -275,6 +280,13 @@ extension Daemon {
                 if t - conn.lastActivity >= options.idleTimeoutMs { closeConnection(conn) }
             case .draining:
                 if t - conn.lastActivity >= Daemon.drainMs { closeConnection(conn) }
+            case .peerAuthenticating:
+                // A handshake is three short messages: one still open after
+                // the request timeout is a peer holding a connection for nothing.
+                if let started = conn.requestStartedAt, t - started >= options.requestTimeoutMs {
+                    noteRefusal(address: conn.remoteHost, kind: "handshake_timeout", reason: "the key handshake was not completed within \(options.requestTimeoutMs / 1000) seconds")
+                    closeConnection(conn)
+                }
             case .parked, .peerConnecting, .peerUpgrading, .peer, .closed:
                 // A parked query waits for the core; peer links are timed by the core.
                 break

@@ -1,4 +1,5 @@
 import RarangiCore
+import RarangiSeal
 import RarangiWire
 
 extension Daemon {
@@ -9,6 +10,19 @@ extension Daemon {
         w.object { w in
             node.status(into: &w)
             w.member("version", options.version)
+            w.member("cluster_key") { w in
+                w.object { w in
+                    if let keyring {
+                        w.member("configured", true)
+                        w.member("keys", keyring.keys.count)
+                        w.member("primary_id", keyring.primary.id.description)
+                        w.member("sealed_links", table.links.filter { if case .channel? = $0.seal { return true } else { return false } }.count)
+                    } else {
+                        w.member("configured", false)
+                        w.member("warning", "peer links are neither authenticated nor sealed: any host that reaches this port can join as a peer")
+                    }
+                }
+            }
             w.member("uptime_ms", now.ms - startedAt.ms)
             w.member("connections") { w in
                 w.object { w in

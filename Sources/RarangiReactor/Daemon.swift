@@ -1,6 +1,7 @@
 import CLibevent
 import Glibc
 import RarangiCore
+import RarangiSeal
 import RarangiWire
 
 /// The libevent shell around the pure node. One event base on one thread
@@ -62,6 +63,12 @@ public final class Daemon {
     /// The contexts retained for the daemon's own events, released at shutdown.
     var retainedSelf = 0
 
+    /// The cluster key(s) peer links must prove and are sealed with; nil:
+    /// links are neither authenticated nor sealed (rarangid(8) says what
+    /// that exposes). Set before `run`, replaced on SIGHUP.
+    public var keyring: ClusterKeyring?
+    /// Refused peers, logged once per address per minute.
+    var refusals = RefusalLog()
     /// Every open connection, by id and by peer link.
     var table = ConnectionTable()
     /// Work collected during the loop turn and done after it.
@@ -84,8 +91,13 @@ public final class Daemon {
     public struct Reloadable {
         /// The new least severe log level.
         public var logLevel: LogEvent.Level
+        /// The cluster keys from the key file (nil: none configured).
+        public var keyring: ClusterKeyring?
         /// Creates the settings.
-        public init(logLevel: LogEvent.Level) { self.logLevel = logLevel }
+        public init(logLevel: LogEvent.Level, keyring: ClusterKeyring? = nil) {
+            self.logLevel = logLevel
+            self.keyring = keyring
+        }
     }
 
     /// Re-reads the configuration on SIGHUP; returns the new settings or the
@@ -180,7 +192,9 @@ public final class Daemon {
     public func run() -> Int32 {
         logger.log(.info, "listening", [("address", options.host), ("port", "\(port)"),
                                         ("environment", node.config.environment), ("cluster", node.config.cluster),
-                                        ("name", node.config.name), ("version", options.version)])
+                                        ("name", node.config.name), ("version", options.version),
+                                        ("cluster_keys", "\(keyring?.keys.count ?? 0)")])
+        if keyring == nil { logNoClusterKey() }
         while running {
             if event_base_loop(base, EVLOOP_ONCE) < 0 {
                 logger.log(.error, "event_loop_failed")
@@ -333,8 +347,10 @@ public final class Daemon {
             let old = logger.level
             // Written under the more verbose of the two levels, so it shows either way.
             logger.level = min(old, settings.logLevel)
-            logger.log(.info, "reloaded", [("log_level", settings.logLevel.name), ("previous_log_level", old.name)])
+            logger.log(.info, "reloaded", [("log_level", settings.logLevel.name), ("previous_log_level", old.name),
+                                           ("cluster_keys", "\(settings.keyring?.keys.count ?? 0)")])
             logger.level = settings.logLevel
+            replaceKeyring(settings.keyring)
         case let .failure(error):
             logger.log(.error, "reload_failed", [("error", error.message), ("action", "kept the running configuration")])
         }

@@ -19,17 +19,20 @@ public enum HTTPHead {
 public enum PeerUpgrade {
     /// The protocol token of the upgrade.
     public static let token = "rarangi-peer/1"
+    /// The token of a sealed link: the key handshake follows the `101`
+    /// (`PeerHandshake`), then every frame is sealed.
+    public static let sealedToken = "rarangi-peer-sealed/1"
     /// The longest answer head accepted from a listener.
     public static let maxAnswerBytes = 8192
 
     /// The dialling side's request.
-    public static func request(host: String, environment: String) -> [UInt8] {
-        Array("GET /_peer HTTP/1.1\r\nHost: \(host)\r\nUpgrade: \(token)\r\nConnection: Upgrade\r\n\(ResponseEncoder.environmentHeader): \(environment)\r\n\r\n".utf8)
+    public static func request(host: String, environment: String, sealed: Bool = false) -> [UInt8] {
+        Array("GET /_peer HTTP/1.1\r\nHost: \(host)\r\nUpgrade: \(sealed ? sealedToken : token)\r\nConnection: Upgrade\r\n\(ResponseEncoder.environmentHeader): \(environment)\r\n\r\n".utf8)
     }
 
     /// The listener's `101` answer.
-    public static func answer(environment: String) -> [UInt8] {
-        Array("HTTP/1.1 101 Switching Protocols\r\nUpgrade: \(token)\r\nConnection: Upgrade\r\n\(ResponseEncoder.environmentHeader): \(environment)\r\n\r\n".utf8)
+    public static func answer(environment: String, sealed: Bool = false) -> [UInt8] {
+        Array("HTTP/1.1 101 Switching Protocols\r\nUpgrade: \(sealed ? sealedToken : token)\r\nConnection: Upgrade\r\n\(ResponseEncoder.environmentHeader): \(environment)\r\n\r\n".utf8)
     }
 
     /// What the listener's answer says so far.
@@ -42,14 +45,24 @@ public enum PeerUpgrade {
         case refused(String)
     }
 
-    /// Reads the listener's answer at the start of `buf`.
-    public static func parseAnswer(_ buf: UnsafeBufferPointer<UInt8>) -> Outcome {
+    /// Reads the listener's answer at the start of `buf`: a `101` that
+    /// switches to the protocol asked for (sealed or not) is accepted; for
+    /// anything else the status line and what has arrived of the body (the
+    /// JSON error saying why) are returned for the log.
+    public static func parseAnswer(_ buf: UnsafeBufferPointer<UInt8>, sealed: Bool = false) -> Outcome {
         guard let end = HTTPHead.end(in: buf) else {
             return buf.count > maxAnswerBytes ? .refused("oversized") : .needMore
         }
         // The status line, up to its CR (bytes: Swift reads "\r\n" as one character).
         let line = String(decoding: buf[..<end].prefix { $0 != 13 }, as: UTF8.self)
-        guard line.hasPrefix("HTTP/1.1 101") else { return .refused(line) }
+        guard line.hasPrefix("HTTP/1.1 101") else {
+            let body = String(decoding: buf[end...].prefix(240).prefix { $0 != 10 }, as: UTF8.self)
+            return .refused(body.isEmpty ? line : line + " " + body)
+        }
+        let head = String(decoding: buf[..<end], as: UTF8.self).lowercased()
+        guard head.contains("\r\nupgrade: \(sealed ? sealedToken : token)\r\n") else {
+            return .refused(line + " to another protocol than " + (sealed ? sealedToken : token))
+        }
         return .accepted(headLength: end)
     }
 }

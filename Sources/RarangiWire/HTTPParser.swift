@@ -181,6 +181,17 @@ public struct HTTPParser: Sendable {
                 }
             case 13 where asciiEqual(nameBytes, "x-rarangi-env"):
                 request.declaredEnvironment = String(decoding: value, as: UTF8.self)
+            case 7 where asciiEqual(nameBytes, "upgrade"):
+                request.upgrade = String(decoding: value, as: UTF8.self)
+            case 13 where asciiEqual(nameBytes, "authorization"):
+                // Only the Bearer scheme carries a token; any other leaves it unset.
+                if value.count > 7, asciiEqual(value[value.startIndex..<(value.startIndex + 7)], "bearer ") {
+                    var t = value.startIndex + 7
+                    while t < value.endIndex, b[t] == 32 { t += 1 }
+                    request.token = String(decoding: value[t...], as: UTF8.self)
+                }
+            case 15 where asciiEqual(nameBytes, "x-rarangi-token"), 14 where asciiEqual(nameBytes, "x-consul-token"):
+                request.token = String(decoding: value, as: UTF8.self)
             default:
                 break
             }

@@ -51,18 +51,26 @@ public struct HTTPRequest: Sendable {
     public var keepAlive: Bool
     /// The `X-Rarangi-Env` header: the environment the client believes it talks to.
     public var declaredEnvironment: String?
+    /// The `Upgrade` header: the protocol a `GET /_peer` asks for.
+    public var upgrade: String?
+    /// The write token sent as `Authorization: Bearer TOKEN`, `X-Rarangi-Token`
+    /// or `X-Consul-Token` (never logged).
+    public var token: String?
     /// The request body (already de-chunked).
     public var body: [UInt8]
 
     /// Creates a request; used by tests and by the parser.
     public init(method: HTTPMethod, path: String, query: String? = nil, isHTTP11: Bool = true,
-                keepAlive: Bool = true, declaredEnvironment: String? = nil, body: [UInt8] = []) {
+                keepAlive: Bool = true, declaredEnvironment: String? = nil, upgrade: String? = nil,
+                token: String? = nil, body: [UInt8] = []) {
         self.method = method
         self.path = path
         self.query = query
         self.isHTTP11 = isHTTP11
         self.keepAlive = keepAlive
         self.declaredEnvironment = declaredEnvironment
+        self.upgrade = upgrade
+        self.token = token
         self.body = body
     }
 }

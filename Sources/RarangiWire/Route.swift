@@ -33,10 +33,10 @@ public enum Route: Sendable {
     /// `DELETE /_members/<name>`: an operator retires a stopped daemon for
     /// good (its records are purged and it no longer counts as a member).
     case forget(name: String)
-    /// `GET /_peer` with `Upgrade: rarangi-peer/1`: the connection becomes a
-    /// peer link (the environment is checked by the hello that follows, so
-    /// both ends log a mismatch).
-    case peerUpgrade
+    /// `GET /_peer` with `Upgrade: rarangi-peer/1` (or, between daemons with
+    /// a cluster key, `rarangi-peer-sealed/1`) and this daemon's environment
+    /// in `X-Rarangi-Env`: the connection becomes a peer link.
+    case peerUpgrade(sealed: Bool)
 }
 
 /// Turns HTTP requests into routes, refusing bad input with a status and a
@@ -55,7 +55,7 @@ public struct Router: Sendable {
 
     /// Decodes `request`, or returns the error response to send instead.
     public func route(_ request: HTTPRequest) -> Result<Route, HTTPResponse> {
-        if request.path == "/_peer", request.method == .get { return .success(.peerUpgrade) }
+        if request.path == "/_peer" { return peerUpgrade(request) }
         if request.path == "/_status", request.declaredEnvironment.map({ $0 == environment }) ?? true {
             guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
             return .success(.status(pretty: Query(request.query).has("pretty")))
@@ -64,6 +64,29 @@ public struct Router: Sendable {
             return forgetRequest(request)
         }
         return catalogueRequest(request).map(Route.catalogue)
+    }
+
+    /// The upgrade asks for a protocol this daemon speaks, from a daemon
+    /// that declares this environment; anything else is answered, not upgraded.
+    private func peerUpgrade(_ request: HTTPRequest) -> Result<Route, HTTPResponse> {
+        guard request.method == .get else { return .failure(methodNotAllowed(request.method, allow: "GET")) }
+        let sealed: Bool
+        switch request.upgrade {
+        case PeerUpgrade.token?: sealed = false
+        case PeerUpgrade.sealedToken?: sealed = true
+        default:
+            return .failure(.error(426, "upgrade_required",
+                                   "/_peer is the daemons' link: it needs Upgrade: \(PeerUpgrade.token) or \(PeerUpgrade.sealedToken)",
+                                   headers: [("Upgrade", PeerUpgrade.sealedToken)], close: true))
+        }
+        guard let declared = request.declaredEnvironment else {
+            return .failure(.error(421, "wrong_environment", "a peer link must declare its environment in X-Rarangi-Env", close: true))
+        }
+        guard declared == environment else {
+            return .failure(.error(421, "wrong_environment",
+                                   "this daemon serves environment '\(environment)', the peer declares another", close: true))
+        }
+        return .success(.peerUpgrade(sealed: sealed))
     }
 
     private func catalogueRequest(_ request: HTTPRequest) -> Result<CatalogueRequest, HTTPResponse> {

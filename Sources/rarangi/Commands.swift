@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RarangiClient
 import RarangiProtocol
+import RarangiSeal
 
 struct Register: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -160,5 +161,22 @@ enum Output {
     /// `{"<id>": {…}, …}` as the daemon serves it, keys sorted.
     static func json(_ snapshot: ServiceSnapshot) -> String {
         "{" + snapshot.instances.map { "\"\($0.id)\":\($0.json)" }.joined(separator: ",") + "}\n"
+    }
+}
+
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a fresh cluster key for rarangid's --cluster-key-file.",
+        discussion: """
+        Prints 32 random bytes from the system's random source as base64, one
+        line. Put the same key in the key file of every daemon of the
+        environment (mode 0640, owner root, group rarangi). To rotate: add the
+        new key as a second line everywhere and reload (SIGHUP), move it first
+        everywhere and reload, then remove the old line and reload. See
+        rarangid(8) and rarangi-protocol(7).
+        """)
+
+    func run() throws {
+        print(ClusterKey.generate().text)
     }
 }

@@ -50,7 +50,7 @@ do {
 }
 
 if command == .checkConfig {
-    print("configuration ok: env=\(config.environment) slot=\(config.slot) cluster=\(config.cluster) name=\(config.name) listen=\(config.listen) peers=\(config.peers.map(\.description).joined(separator: ",")) master=\(config.master) liveness=\(config.livenessSeconds)")
+    print("configuration ok: env=\(config.environment) slot=\(config.slot) cluster=\(config.cluster) name=\(config.name) listen=\(config.listen) peers=\(config.peers.map(\.description).joined(separator: ",")) master=\(config.master) liveness=\(config.livenessSeconds) cluster_keys=\(config.keyring?.keys.count ?? 0)")
     exit(0)
 }
 
@@ -76,10 +76,11 @@ do {
                                 requestTimeoutMs: Int64(config.requestTimeoutSeconds) * 1000,
                                 version: RarangiVersion.string),
         logger: logger, resolvConf: config.resolvConf)
+    daemon.keyring = config.keyring
     daemon.reloader = {
         do {
             let fresh = try loadConfig(flags)
-            return .success(Daemon.Reloadable(logLevel: fresh.logLevel))
+            return .success(Daemon.Reloadable(logLevel: fresh.logLevel, keyring: fresh.keyring))
         } catch {
             return .failure(ConfigReloadError("\(error)"))
         }

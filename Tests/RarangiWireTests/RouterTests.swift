@@ -21,7 +21,7 @@ final class RouterTests: XCTestCase {
     func test_routes() {
         guard case .success(.services(pretty: false)) = route(.get, "/") else { return XCTFail() }
         guard case .success(.status(pretty: true)) = fullRoute(.get, "/_status?pretty") else { return XCTFail() }
-        guard case .success(.peerUpgrade) = fullRoute(.get, "/_peer", env: "production") else { return XCTFail() }
+        guard case .failure = fullRoute(.get, "/_peer", env: "production") else { return XCTFail("a /_peer without Upgrade") }
         guard case .success(.lookup("web", true)) = route(.get, "/web?pretty=1") else { return XCTFail() }
         guard case .success(.lookup("web", false)) = route(.head, "/web?pretty=0") else { return XCTFail() }
         guard case .success(.instance("web", "a:1", false)) = route(.get, "/web/a:1") else { return XCTFail() }

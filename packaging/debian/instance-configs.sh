@@ -18,6 +18,6 @@ echo "$table" | while read -r env port_a port_b; do
         if [ "$slot" = a ]; then port=$port_a; else port=$port_b; fi
         sed -e "s/@ENV@/$env/g" -e "s/@SLOT@/$slot/g" -e "s/@PORT@/$port/g" \
             "$template" > "$outdir/$env-$slot.yaml"
-        chmod 0644 "$outdir/$env-$slot.yaml"
+        chmod 0640 "$outdir/$env-$slot.yaml"  # root:rarangi, set by postinst
     done
 done
