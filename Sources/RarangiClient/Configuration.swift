@@ -18,6 +18,9 @@ public struct Configuration: Sendable {
     public var connectTimeoutMs: Int64
     /// A held stream silent for this long means its daemon is gone (it pings every 2 s).
     public var silenceTimeoutMs: Int64
+    /// The token sent with every request (`Authorization: Bearer`), for
+    /// daemons run with --token-file; nil sends none.
+    public var token: String?
 
     /// Creates a configuration. `servers` overrides discovery; `fallbackServers`
     /// are tried after the local slots a and b.

@@ -52,10 +52,12 @@ final class HTTPConnection: @unchecked Sendable {
     }
 
     /// Sends one request naming the client's environment.
-    func send(method: HTTPMethod, path: String, body: [UInt8]? = nil, environment: String, keepOpen: Bool = false) {
+    func send(method: HTTPMethod, path: String, body: [UInt8]? = nil, environment: String, token: String? = nil,
+              keepOpen: Bool = false) {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: server.description)
         head.headers.add(name: "X-Rarangi-Env", value: environment)
+        if let token, !token.isEmpty { head.headers.add(name: "Authorization", value: "Bearer " + token) }
         head.headers.add(name: "User-Agent", value: "rarangi-client")
         if !keepOpen { head.headers.add(name: "Connection", value: "close") }
         if let body {
@@ -133,7 +135,7 @@ extension HTTPConnection {
                          body: [UInt8]? = nil, idleMs: Int64? = nil) async throws -> Reply {
         let conn = try await connect(to: server, config: config, idleMs: idleMs)
         return try await withTaskCancellationHandler {
-            conn.send(method: method, path: path, body: body, environment: config.environment)
+            conn.send(method: method, path: path, body: body, environment: config.environment, token: config.token)
             return try await conn.readReply(config: config)
         } onCancel: {
             conn.close()

@@ -170,7 +170,7 @@ public final class Registration: @unchecked Sendable {
     private func holdOnce(_ server: Endpoint, onHeld: () -> Void) async throws {
         let conn = try await HTTPConnection.connect(to: server, config: config, idleMs: config.silenceTimeoutMs)
         try await withTaskCancellationHandler {
-            conn.send(method: .PUT, path: "/\(service)/\(id)?hold", body: body, environment: config.environment, keepOpen: true)
+            conn.send(method: .PUT, path: "/\(service)/\(id)?hold", body: body, environment: config.environment, token: config.token, keepOpen: true)
             var errorReply: Reply?
             var pending: [UInt8] = []
             var confirmed = false

@@ -153,6 +153,18 @@ public enum FlagParser {
                 throw ConfigError("--cluster-key-file: \(error.message)")
             }
         }
+        if let path = merged["token-file"]?.last {
+            config.tokenFile = path
+            do {
+                config.tokens = try AccessTokens.load(path: path)
+            } catch {
+                throw ConfigError("--token-file: \(error.message)")
+            }
+        }
+        config.readTokenRequired = try checked("read-token-required") == "true"
+        if config.readTokenRequired, config.tokens == nil {
+            throw ConfigError("--read-token-required needs --token-file: without tokens no read could be answered")
+        }
         return config
     }
 

@@ -44,6 +44,12 @@ public struct DaemonConfig: Sendable {
     public var clusterKeyFile: String?
     /// Its keys, read when the configuration is resolved (at start and on SIGHUP).
     public var keyring: ClusterKeyring?
+    /// The token file, if any.
+    public var tokenFile: String?
+    /// Its tokens, read when the configuration is resolved.
+    public var tokens: AccessTokens?
+    /// Whether reads need a token too.
+    public var readTokenRequired = false
     /// Least severe level logged.
     public var logLevel: LogEvent.Level
     /// The configuration file read, if any.

@@ -150,7 +150,12 @@ extension Daemon {
     private func handle(_ request: HTTPRequest, on conn: Connection) -> Handled {
         conn.framing = ReplyFraming(keepAlive: request.keepAlive && !conn.overflow, http11: request.isHTTP11,
                                     headOnly: request.method == .head)
-        switch router.route(request) {
+        let routed = router.route(request)
+        if case let .success(route) = routed, let refusal = access.refusal(of: route, token: request.token) {
+            send(refusal, on: conn)
+            return .done
+        }
+        switch routed {
         case let .failure(response):
             send(response, on: conn)
         case let .success(.status(pretty)):

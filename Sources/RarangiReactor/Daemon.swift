@@ -67,6 +67,8 @@ public final class Daemon {
     /// links are neither authenticated nor sealed (rarangid(8) says what
     /// that exposes). Set before `run`, replaced on SIGHUP.
     public var keyring: ClusterKeyring?
+    /// Who may write and read which services; open without a token file.
+    public var access = Access()
     /// Refused peers, logged once per address per minute.
     var refusals = RefusalLog()
     /// Every open connection, by id and by peer link.
@@ -93,10 +95,13 @@ public final class Daemon {
         public var logLevel: LogEvent.Level
         /// The cluster keys from the key file (nil: none configured).
         public var keyring: ClusterKeyring?
+        /// The write (and read) tokens.
+        public var access: Access
         /// Creates the settings.
-        public init(logLevel: LogEvent.Level, keyring: ClusterKeyring? = nil) {
+        public init(logLevel: LogEvent.Level, keyring: ClusterKeyring? = nil, access: Access = Access()) {
             self.logLevel = logLevel
             self.keyring = keyring
+            self.access = access
         }
     }
 
@@ -193,7 +198,8 @@ public final class Daemon {
         logger.log(.info, "listening", [("address", options.host), ("port", "\(port)"),
                                         ("environment", node.config.environment), ("cluster", node.config.cluster),
                                         ("name", node.config.name), ("version", options.version),
-                                        ("cluster_keys", "\(keyring?.keys.count ?? 0)")])
+                                        ("cluster_keys", "\(keyring?.keys.count ?? 0)"),
+                                        ("tokens", "\(access.tokens?.count ?? 0)")])
         if keyring == nil { logNoClusterKey() }
         while running {
             if event_base_loop(base, EVLOOP_ONCE) < 0 {
@@ -348,9 +354,12 @@ public final class Daemon {
             // Written under the more verbose of the two levels, so it shows either way.
             logger.level = min(old, settings.logLevel)
             logger.log(.info, "reloaded", [("log_level", settings.logLevel.name), ("previous_log_level", old.name),
-                                           ("cluster_keys", "\(settings.keyring?.keys.count ?? 0)")])
+                                           ("cluster_keys", "\(settings.keyring?.keys.count ?? 0)"),
+                                           ("tokens", "\(settings.access.tokens?.count ?? 0)"),
+                                           ("read_token_required", "\(settings.access.readTokenRequired)")])
             logger.level = settings.logLevel
             replaceKeyring(settings.keyring)
+            access = settings.access
         case let .failure(error):
             logger.log(.error, "reload_failed", [("error", error.message), ("action", "kept the running configuration")])
         }

@@ -26,6 +26,29 @@ struct Common: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A daemon to use instead of discovery; repeat for fallbacks.", valueName: "HOST:PORT"))
     var server: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Token for daemons run with --token-file (default: $RARANGI_TOKEN); other users can read a command line, so prefer --token-file or the variable.", valueName: "TOKEN"))
+    var token: String?
+
+    @Option(name: .customLong("token-file"), help: ArgumentHelp("Read the token from the first line of FILE.", valueName: "FILE"))
+    var tokenFile: String?
+
+    /// The token: --token, else --token-file, else RARANGI_TOKEN.
+    func resolvedToken() throws -> String? {
+        if let token { return token }
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                throw CLIError("cannot read --token-file \(tokenFile)")
+            }
+            guard let line = text.split(whereSeparator: \.isNewline).first.map({ $0.trimmingCharacters(in: .whitespaces) }),
+                  !line.isEmpty else {
+                throw CLIError("--token-file \(tokenFile) holds no token")
+            }
+            return line
+        }
+        if let t = ProcessInfo.processInfo.environment["RARANGI_TOKEN"], !t.isEmpty { return t }
+        return nil
+    }
+
     /// The client these options describe.
     func client() throws -> RarangiClient {
         guard let environment = env ?? ProcessInfo.processInfo.environment["RARANGI_ENV"], !environment.isEmpty else {
@@ -36,9 +59,10 @@ struct Common: ParsableArguments {
             guard let e = Endpoint(parsing: s), e.isDialable else { throw CLIError("--server must be HOST:PORT, got '\(s)'") }
             servers.append(e)
         }
-        let config = Configuration(environment: environment, servers: servers, log: { line in
+        var config = Configuration(environment: environment, servers: servers, log: { line in
             FileHandle.standardError.write(Data(("rarangi: " + line + "\n").utf8))
         })
+        config.token = try resolvedToken()
         _ = try config.candidates()
         return RarangiClient(config)
     }

@@ -50,7 +50,7 @@ do {
 }
 
 if command == .checkConfig {
-    print("configuration ok: env=\(config.environment) slot=\(config.slot) cluster=\(config.cluster) name=\(config.name) listen=\(config.listen) peers=\(config.peers.map(\.description).joined(separator: ",")) master=\(config.master) liveness=\(config.livenessSeconds) cluster_keys=\(config.keyring?.keys.count ?? 0)")
+    print("configuration ok: env=\(config.environment) slot=\(config.slot) cluster=\(config.cluster) name=\(config.name) listen=\(config.listen) peers=\(config.peers.map(\.description).joined(separator: ",")) master=\(config.master) liveness=\(config.livenessSeconds) cluster_keys=\(config.keyring?.keys.count ?? 0) tokens=\(config.tokens?.count ?? 0) read_token_required=\(config.readTokenRequired)")
     exit(0)
 }
 
@@ -77,10 +77,12 @@ do {
                                 version: RarangiVersion.string),
         logger: logger, resolvConf: config.resolvConf)
     daemon.keyring = config.keyring
+    daemon.access = Daemon.Access(tokens: config.tokens, readTokenRequired: config.readTokenRequired)
     daemon.reloader = {
         do {
             let fresh = try loadConfig(flags)
-            return .success(Daemon.Reloadable(logLevel: fresh.logLevel, keyring: fresh.keyring))
+            return .success(Daemon.Reloadable(logLevel: fresh.logLevel, keyring: fresh.keyring,
+                                                access: Daemon.Access(tokens: fresh.tokens, readTokenRequired: fresh.readTokenRequired)))
         } catch {
             return .failure(ConfigReloadError("\(error)"))
         }

@@ -106,10 +106,14 @@ final class DaemonProcess {
 }
 
 /// Runs a command line tool to completion and returns (status, stdout, stderr).
-func runTool(_ path: String, _ args: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+func runTool(_ path: String, _ args: [String], stdin: String? = nil,
+             environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
+    if !environment.isEmpty {
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe()
     let err = Pipe()
     p.standardOutput = out

@@ -1,0 +1,67 @@
+import RarangiSeal
+import RarangiWire
+
+extension Daemon {
+    /// The token rules in force: from --token-file and --read-token-required,
+    /// replaced on SIGHUP.
+    public struct Access: Sendable {
+        /// The tokens; nil: every request is open (as without a file).
+        public var tokens: AccessTokens?
+        /// Whether reads need a token too.
+        public var readTokenRequired: Bool
+        /// Creates the rules.
+        public init(tokens: AccessTokens? = nil, readTokenRequired: Bool = false) {
+            self.tokens = tokens
+            self.readTokenRequired = readTokenRequired
+        }
+
+        /// What a route needs its token to cover, nil when it needs none.
+        func scope(of route: Route) -> (AccessTokens.Scope, write: Bool)? {
+            switch route {
+            case let .catalogue(r):
+                switch r {
+                case let .register(service, _, _, _), let .hold(service, _, _), let .deregister(service, _):
+                    return (.service(service), true)
+                case let .lookup(service, _), let .instance(service, _, _), let .watch(service, _, _, _):
+                    return readTokenRequired ? (.service(service), false) : nil
+                case .services:
+                    return readTokenRequired ? (.anyToken, false) : nil
+                case .deltas:
+                    return readTokenRequired ? (.everything, false) : nil
+                }
+            case .forget:
+                return (.everything, true)
+            case .status:
+                return readTokenRequired ? (.anyToken, false) : nil
+            case .peerUpgrade:
+                // Peer links are guarded by the cluster key, not by tokens.
+                return nil
+            }
+        }
+
+        /// The refusal of a request whose token does not allow its route,
+        /// or nil. Nothing of the request has been applied.
+        func refusal(of route: Route, token: String?) -> HTTPResponse? {
+            guard let tokens, let (scope, write) = scope(of: route) else { return nil }
+            let what: String
+            switch scope {
+            case let .service(s): what = (write ? "changing" : "reading") + " service '\(s)'"
+            case .anyToken: what = "this read"
+            case .everything: what = write ? "retiring a daemon" : "reading the whole catalogue"
+            }
+            let challenge = [("WWW-Authenticate", #"Bearer realm="rarangi""#)]
+            switch tokens.authorize(token, scope) {
+            case .allowed:
+                return nil
+            case .missing:
+                return .error(401, "token_required",
+                              "\(what) needs a token: send Authorization: Bearer TOKEN or X-Rarangi-Token", headers: challenge)
+            case .unknown:
+                return .error(401, "token_invalid", "the token sent is not one of this daemon's tokens", headers: challenge)
+            case .notCovered:
+                let pattern = scope == .everything ? "*" : "a pattern that covers it"
+                return .error(403, "token_forbidden", "the token does not allow \(what): it needs \(pattern)")
+            }
+        }
+    }
+}
