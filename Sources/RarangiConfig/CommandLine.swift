@@ -132,6 +132,8 @@ public enum FlagParser {
             requestTimeoutSeconds: try int("request-timeout"),
             logLevel: LogEvent.Level.allCases.first { $0.name == (try? checked("log-level")) } ?? .info,
             configFile: merged["config"]?.last)
+        config.maxConnectionsPerAddress = merged["max-connections-per-address"] != nil
+            ? try int("max-connections-per-address") : max(1, config.maxConnections / 2)
         config.originTimeoutMs = try int("origin-timeout")
         if merged["tombstone-ttl"] != nil {
             let ttl = try int("tombstone-ttl")

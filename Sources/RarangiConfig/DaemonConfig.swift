@@ -32,6 +32,8 @@ public struct DaemonConfig: Sendable {
     public var forgetAfterMs: Int = 259_200_000
     /// Client connections served at once.
     public var maxConnections: Int
+    /// Client connections served at once from one address.
+    public var maxConnectionsPerAddress = 5000
     /// Largest body accepted.
     public var maxBodyBytes: Int
     /// Seconds an idle connection stays open.

@@ -30,8 +30,13 @@ extension Node {
         }
     }
 
-    /// Answers a pull with every record asked for, in frames of about `PeerCodec.chunkBytes`.
+    /// Answers a pull with every record asked for, in frames of about
+    /// `PeerCodec.chunkBytes` — unless the link is slow: a peer that asks
+    /// and does not read gets no more until it has read what it has, and
+    /// the next digest round asks again (a pull is repair, never the only
+    /// way a change travels).
     private mutating func answer(pull entries: [PullEntry], on id: LinkID, effects: inout [Effect]) {
+        guard !links.isSlow(id) else { return }
         var out: [RecordBatch] = []
         for e in entries { out += replica.sync(e.name, generation: e.generation, since: e.since) }
         if !out.isEmpty { links.sendRecords(id, out, effects: &effects) }

@@ -16,8 +16,11 @@ final class Connection {
     let fd: Int32
     /// The daemon that owns the connection (it outlives every connection).
     unowned(unsafe) var daemon: Daemon!
-    /// Accepted beyond --max-connections: it gets one 503 and is closed.
+    /// Accepted beyond --max-connections (or the per-address cap): it gets
+    /// one 503 and is closed.
     let overflow: Bool
+    /// The client's address, for the per-address cap ("" for dialled links).
+    let clientAddress: String
     /// Where the connection is in its life.
     private(set) var phase: ConnectionPhase
     /// How the response to the request being handled is framed.
@@ -57,12 +60,13 @@ final class Connection {
     var progressed = false
 
     /// A connection starts as `.http` (accepted) or `.peerConnecting` (dialled).
-    init(id: UInt64, fd: Int32, phase: ConnectionPhase, overflow: Bool, parser: HTTPParser, now: Int64) {
+    init(id: UInt64, fd: Int32, phase: ConnectionPhase, overflow: Bool, clientAddress: String = "", parser: HTTPParser, now: Int64) {
         precondition(phase == .http || phase.link != nil, "a connection starts accepted or dialling")
         self.id = id
         self.phase = phase
         self.fd = fd
         self.overflow = overflow
+        self.clientAddress = clientAddress
         self.parser = parser
         self.lastActivity = now
         Connection.liveObjects += 1

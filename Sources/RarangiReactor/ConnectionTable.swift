@@ -15,6 +15,15 @@ struct ConnectionTable {
     var accepted = 0
     /// Connections refused with a 503 at the cap.
     var rejected = 0
+    /// Connections refused with a 503 at the per-address cap.
+    var rejectedPerAddress = 0
+    /// Idle keep-alive connections closed to make room at the cap.
+    var evictedIdle = 0
+    /// Connections served, by the client address they came from.
+    private var perAddress: [String: Int] = [:]
+
+    /// Connections served from `address` now.
+    func serving(from address: String) -> Int { perAddress[address] ?? 0 }
 
     /// A number for a new connection; never reused.
     mutating func newID() -> UInt64 {
@@ -26,7 +35,10 @@ struct ConnectionTable {
     mutating func file(_ conn: Connection) {
         byID[conn.id] = conn
         if let link = conn.link { byLink[link] = conn }
-        if !conn.overflow { serving += 1 }
+        if !conn.overflow {
+            serving += 1
+            if !conn.clientAddress.isEmpty { perAddress[conn.clientAddress, default: 0] += 1 }
+        }
     }
 
     /// Files the link an accepted connection now carries.
@@ -36,7 +48,13 @@ struct ConnectionTable {
     mutating func remove(_ conn: Connection, link: LinkID?) {
         guard byID.removeValue(forKey: conn.id) != nil else { return }
         if let link { byLink[link] = nil }
-        if !conn.overflow { serving -= 1 }
+        if !conn.overflow {
+            serving -= 1
+            if !conn.clientAddress.isEmpty {
+                let left = perAddress[conn.clientAddress, default: 1] - 1
+                perAddress[conn.clientAddress] = left > 0 ? left : nil
+            }
+        }
     }
 
     /// The connection with this id, while it is open.

@@ -23,10 +23,23 @@ extension Daemon {
                 }
             }
             table.accepted += 1
-            let overflow = table.serving >= maxConnections
+            let address = Socket.peerHost(fd)
+            var overflow = table.serving >= maxConnections
+            // At the cap an idle keep-alive connection makes room: a new
+            // client is served rather than one that holds a slot for nothing.
+            if overflow, closeIdlestKeepAlive() { overflow = false }
+            let addressFull = !overflow && table.serving(from: address) >= options.maxConnectionsPerAddress
             Socket.setNoDelay(fd)
-            let conn = adopt(fd, phase: .http, overflow: overflow)
-            if overflow {
+            let conn = adopt(fd, phase: .http, overflow: overflow || addressFull, clientAddress: address)
+            if addressFull {
+                table.rejectedPerAddress += 1
+                noteRefusal(address: address, kind: "address_limit", event: "connection_refused",
+                            reason: "\(options.maxConnectionsPerAddress) connections from this address are open (--max-connections-per-address)")
+                conn.framing.keepAlive = false
+                send(.error(503, "too_many_connections_from_address",
+                            "this address already has \(options.maxConnectionsPerAddress) connections open; close some or retry shortly",
+                            headers: [("Retry-After", "1")], close: true), on: conn)
+            } else if overflow {
                 // Over the cap: answer 503 at once and close, instead of falling over.
                 table.rejected += 1
                 conn.framing.keepAlive = false
@@ -40,8 +53,8 @@ extension Daemon {
 
     /// Wraps a new socket in a connection with its read and write events
     /// (one retain each, released in `free`) and files it.
-    func adopt(_ fd: Int32, phase: ConnectionPhase, overflow: Bool) -> Connection {
-        let conn = Connection(id: table.newID(), fd: fd, phase: phase, overflow: overflow,
+    func adopt(_ fd: Int32, phase: ConnectionPhase, overflow: Bool, clientAddress: String = "") -> Connection {
+        let conn = Connection(id: table.newID(), fd: fd, phase: phase, overflow: overflow, clientAddress: clientAddress,
                               parser: HTTPParser(maxBodyBytes: options.maxBodyBytes), now: now.ms)
         conn.daemon = self
         conn.readEvent = event_new(base, fd, Int16(EV_READ | EV_PERSIST), { _, _, ctx in
@@ -72,5 +85,19 @@ extension Daemon {
         guard acceptPaused, running else { return }
         acceptPaused = false
         event_add(listenEvent, nil)
+    }
+
+    /// Closes the keep-alive connection idle the longest (reading requests,
+    /// none in progress, nothing unsent); false when there is none.
+    func closeIdlestKeepAlive() -> Bool {
+        var idlest: Connection?
+        for conn in table.snapshot where conn.phase == .http && !conn.overflow && conn.requestStartedAt == nil
+            && conn.input.isEmpty && !conn.hasPendingOutput && !conn.dirty {
+            if idlest == nil || conn.lastActivity < idlest!.lastActivity { idlest = conn }
+        }
+        guard let idlest else { return false }
+        table.evictedIdle += 1
+        closeConnection(idlest)
+        return true
     }
 }

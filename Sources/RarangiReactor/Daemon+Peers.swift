@@ -66,10 +66,10 @@ extension Daemon {
         return .error(403, reason.0, reason.1, close: true)
     }
 
-    /// Logs a refused peer, once per address and kind of refusal per minute.
-    func noteRefusal(address: String, kind: String, reason: String) {
+    /// Logs a refused peer (or client), once per address and kind of refusal per minute.
+    func noteRefusal(address: String, kind: String, event: String = "peer_refused", reason: String) {
         guard let suppressed = refusals.admit(address + " " + kind, now: now.ms) else { return }
-        logger.log(.warn, "peer_refused", [("address", address), ("kind", kind), ("reason", reason),
+        logger.log(.warn, event, [("address", address), ("kind", kind), ("reason", reason),
                                            ("refused_since_last_line", "\(suppressed)")])
     }
 

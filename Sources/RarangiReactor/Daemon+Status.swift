@@ -30,6 +30,9 @@ extension Daemon {
                     w.member("max", maxConnections)
                     w.member("accepted", table.accepted)
                     w.member("rejected", table.rejected)
+                    w.member("max_per_address", options.maxConnectionsPerAddress)
+                    w.member("rejected_per_address", table.rejectedPerAddress)
+                    w.member("idle_closed_at_cap", table.evictedIdle)
                     w.member("accept_pauses", acceptPauses)
                     // Connection objects alive, freed or not: equals "open" when none leak.
                     w.member("objects", Connection.liveObjects)

@@ -18,6 +18,8 @@ public final class Daemon {
         public var port: Int
         /// Client connections served at once.
         public var maxConnections: Int
+        /// Client connections served at once from one address.
+        public var maxConnectionsPerAddress: Int
         /// Largest request body.
         public var maxBodyBytes: Int
         /// Idle keep-alive connections are closed after this.
@@ -28,11 +30,12 @@ public final class Daemon {
         public var version: String
 
         /// Creates options.
-        public init(host: String, port: Int, maxConnections: Int, maxBodyBytes: Int,
+        public init(host: String, port: Int, maxConnections: Int, maxConnectionsPerAddress: Int? = nil, maxBodyBytes: Int,
                     idleTimeoutMs: Int64, requestTimeoutMs: Int64, version: String) {
             self.host = host
             self.port = port
             self.maxConnections = maxConnections
+            self.maxConnectionsPerAddress = maxConnectionsPerAddress ?? max(1, maxConnections / 2)
             self.maxBodyBytes = maxBodyBytes
             self.idleTimeoutMs = idleTimeoutMs
             self.requestTimeoutMs = requestTimeoutMs

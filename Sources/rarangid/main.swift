@@ -71,7 +71,8 @@ do {
     let daemon = try Daemon(
         node: Node(config: nodeConfig, seed: seed),
         options: Daemon.Options(host: config.listen.host, port: config.listen.port,
-                                maxConnections: config.maxConnections, maxBodyBytes: config.maxBodyBytes,
+                                maxConnections: config.maxConnections,
+                                maxConnectionsPerAddress: config.maxConnectionsPerAddress, maxBodyBytes: config.maxBodyBytes,
                                 idleTimeoutMs: Int64(config.idleTimeoutSeconds) * 1000,
                                 requestTimeoutMs: Int64(config.requestTimeoutSeconds) * 1000,
                                 version: RarangiVersion.string),

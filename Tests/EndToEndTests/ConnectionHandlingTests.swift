@@ -62,11 +62,14 @@ final class ConnectionHandlingTests: XCTestCase {
     }
 
     func test_connectionsBeyondTheCap_get503_andTheCapHolds() throws {
-        let daemon = try DaemonProcess(["--env", "development", "--max-connections", "16"])
+        let daemon = try DaemonProcess(["--env", "development", "--max-connections", "16", "--max-connections-per-address", "16"])
         defer { daemon.stop() }
         var held: [RawConnection] = []
         for _ in 0..<16 { held.append(try RawConnection(port: daemon.port)) }
         XCTAssertTrue(eventually(within: 2) { (try? self.openCount(daemon.port, extra: held)) ?? false })
+        // Every slot busy (a request under way on each): nothing to make room with.
+        for c in held { try c.send("GET /_status HTTP/1.1\r\n") }
+        usleep(100_000)
         let over = try RawConnection(port: daemon.port)
         let r = try over.readResponse()
         XCTAssertEqual(r.status, 503)
@@ -74,9 +77,52 @@ final class ConnectionHandlingTests: XCTestCase {
         XCTAssertEqual(r.header("retry-after"), "1")
         XCTAssertTrue(over.readUntilClosed())
         // The held connections still work.
-        XCTAssertEqual(try held[0].request("GET", "/").status, 200)
+        try held[0].send("Host: x\r\n\r\n")
+        XCTAssertEqual(try held[0].readResponse().status, 200)
         held.removeAll()
         XCTAssertTrue(eventually(within: 3) { (try? http("GET", daemon.port, "/").status) == 200 })
+    }
+
+    /// 10,000 idle sockets cannot lock others out: at the cap the idlest
+    /// keep-alive connection is closed and the new client is served.
+    func test_atTheCap_theIdlestKeepAliveConnection_makesRoomForANewClient() throws {
+        let daemon = try DaemonProcess(["--env", "development", "--max-connections", "16", "--max-connections-per-address", "16"])
+        defer { daemon.stop() }
+        var idle: [RawConnection] = []
+        for _ in 0..<16 {
+            let c = try RawConnection(port: daemon.port)
+            XCTAssertEqual(try c.request("GET", "/").status, 200)
+            idle.append(c)
+        }
+        var fresh: [RawConnection] = []
+        for i in 0..<20 {
+            let c = try RawConnection(port: daemon.port)
+            XCTAssertEqual(try c.request("GET", "/").status, 200, "new client \(i) was not served")
+            fresh.append(c)
+        }
+        // The first (idlest) connections were the ones closed.
+        for c in idle { XCTAssertTrue(c.readUntilClosed()) }
+        let s = try fresh[19].request("GET", "/_status").json["connections"] as? [String: Any]
+        XCTAssertGreaterThanOrEqual(s?["idle_closed_at_cap"] as? Int ?? 0, 16)
+        XCTAssertEqual(s?["rejected"] as? Int, 0)
+    }
+
+    func test_oneAddress_cannotTakeMoreThanItsShare_othersAreServed() throws {
+        let daemon = try DaemonProcess(["--env", "development", "--listen", "127.0.0.1:0", "--max-connections-per-address", "4"])
+        defer { daemon.stop() }
+        var mine: [RawConnection] = []
+        for _ in 0..<4 { mine.append(try RawConnection(port: daemon.port)) }
+        XCTAssertEqual(try mine[3].request("GET", "/").status, 200)
+        let over = try RawConnection(port: daemon.port)
+        let r = try over.readResponse()
+        XCTAssertEqual(r.status, 503)
+        XCTAssertEqual(r.json["error"] as? String, "too_many_connections_from_address")
+        // Another address is served; and once one of ours closes, we are again.
+        let other = try RawConnection(port: daemon.port, source: "127.0.0.2")
+        XCTAssertEqual(try other.request("GET", "/").status, 200)
+        mine.removeFirst()
+        XCTAssertTrue(eventually(within: 3) { (try? http("GET", daemon.port, "/").status) == 200 })
+        XCTAssertTrue(daemon.log.contains("event=connection_refused"), daemon.log)
     }
 
     /// Checks through one of the held connections that the daemon counts all 16.

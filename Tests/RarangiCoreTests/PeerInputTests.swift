@@ -52,6 +52,8 @@ final class PeerInputTests: XCTestCase {
             ("a DELETE naming a record a day ahead", push([kill(version: sane, [("x", 1, UInt64(wall + 86_400_000) << 16)])])),
             ("a DELETE naming a bad origin", push([kill(version: sane, [("x y", 1, 5)])])),
             ("a DELETE naming 1,025 records", push([kill(version: sane, (0..<1025).map { ("o\(10_000 + $0)", 1, 5) })])),
+            ("a pull naming an origin twice", .pull([PullEntry(name: "p", generation: 1, since: 0), PullEntry(name: "p", generation: 1, since: 0)])),
+            ("a pull of 65,537 origins", .pull((0..<65_537).map { PullEntry(name: "o\($0)", generation: 1, since: 0) })),
             ("causes on a registration", push([Delta(service: "web", id: "i", version: sane, kind: .put, body: Array("{}".utf8),
                                                      causes: [DeltaCause(name: "x", generation: 1, version: 5)])])),
         ]
@@ -70,6 +72,21 @@ final class PeerInputTests: XCTestCase {
             XCTAssertEqual(r.status, 201, what)
             XCTAssertEqual(node.catalogue.count, 1, what)
         }
+    }
+
+    /// A peer that pulls and does not read gets nothing more while its
+    /// link is slow; once it has read, it is answered again.
+    func test_aPull_onASlowLink_isNotAnswered_untilTheLinkDrains() {
+        var node = connected()
+        let now = Instant(ms: 1, wallMs: wall)
+        _ = node.handle(.request(ConnectionID(1), .register(service: "web", id: "own", body: Array("{}".utf8), ttlSeconds: nil)), now: now)
+        let pull = PeerMessage.pull([PullEntry(name: "a", generation: 0, since: 0)])
+        func sends(_ effects: [Effect]) -> Int { effects.filter { if case .sendPeer(link, _) = $0 { return true } else { return false } }.count }
+        XCTAssertGreaterThan(sends(node.handle(.peerMessage(link, pull), now: now)), 0, "a pull on a link that reads is answered")
+        _ = node.handle(.peerBacklog(link, slow: true), now: now)
+        XCTAssertEqual(sends(node.handle(.peerMessage(link, pull), now: now)), 0, "a pull on a slow link was answered")
+        _ = node.handle(.peerBacklog(link, slow: false), now: now)
+        XCTAssertGreaterThan(sends(node.handle(.peerMessage(link, pull), now: now)), 0)
     }
 
     func test_aGoodFrame_fromAPeerWhoseClockIsTenMinutesAhead_isTaken() {

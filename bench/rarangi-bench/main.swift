@@ -35,7 +35,7 @@ final class Daemon {
         self.port = port
         process.executableURL = URL(fileURLWithPath: rarangid)
         process.arguments = ["--env", "development", "--listen", "127.0.0.1:\(port)", "--log-level", "warn",
-                             "--max-connections", "19000"] + extra
+                             "--max-connections", "19000", "--max-connections-per-address", "19000"] + extra
         process.standardError = FileHandle.nullDevice
         try process.run()
         for _ in 0..<500 {

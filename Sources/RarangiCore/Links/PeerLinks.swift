@@ -119,6 +119,9 @@ struct PeerLinks {
         }
     }
 
+    /// Whether the link's unsent output is over the shell's threshold.
+    func isSlow(_ id: LinkID) -> Bool { table[id]?.slow == true }
+
     /// The shell says a link's backlog crossed its threshold or drained; a
     /// drained link gets what was kept for it.
     mutating func backlog(_ id: LinkID, slow: Bool, effects: inout [Effect]) {

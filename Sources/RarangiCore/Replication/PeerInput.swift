@@ -35,7 +35,14 @@ enum PeerInput {
                 if e.version >= ceiling { return "version ahead of this daemon's clock by more than an hour" }
             }
         case let .pull(entries):
-            for e in entries { if let p = name(e.name) ?? life(e.generation) { return p } }
+            // One entry per origin life, each answered once: a pull that
+            // repeats an origin would multiply one frame into many syncs.
+            if entries.count > maxPullEntries { return "a pull of more than \(maxPullEntries) origins" }
+            var seen = Set<String>()
+            for e in entries {
+                if let p = name(e.name) ?? life(e.generation) { return p }
+                if !seen.insert(e.name + "/" + String(e.generation)).inserted { return "a pull naming an origin twice" }
+            }
         case let .records(batches):
             for b in batches {
                 if let p = name(b.origin) ?? life(b.generation) { return p }
@@ -72,6 +79,9 @@ enum PeerInput {
         }
         return nil
     }
+
+    /// At most this many origins in one pull.
+    static let maxPullEntries = 65_536
 
     /// At most this many records one DELETE names (one per origin life).
     static let maxCauses = 1024
