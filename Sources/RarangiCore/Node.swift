@@ -27,6 +27,10 @@ public struct Node {
     var pulls = PullsInFlight()
     /// When the next gossip round is due (nil until the first link exists).
     var nextGossipAt: Int64?
+    /// While no link exists (a daemon without peers, or cut off from all),
+    /// when tombstones are next collected: the round that does it otherwise
+    /// does not run, and deleted names would stay in memory for good.
+    var nextCollectAt: Int64?
     /// This life raised its generation above one a peer remembered (once only).
     var raisedGeneration = false
     /// A second daemon with this name was reported.
@@ -83,7 +87,7 @@ public struct Node {
     public var nextDeadline: Instant? {
         var d = registry.nextDeadline
         func consider(_ t: Int64?) { if let t, d == nil || t < d! { d = t } }
-        if !links.isEmpty { consider(nextGossipAt ?? 0) }
+        if !links.isEmpty { consider(nextGossipAt ?? 0) } else { consider(nextCollectAt) }
         consider(links.nextDeadline)
         consider(catchUp.nextDeadline)
         return d.map { Instant(ms: $0) }
@@ -114,6 +118,13 @@ public struct Node {
             registry.timeOutWatches(now: now, effects: &effects)
             links.fireDeadlines(now: now.ms, timeoutMs: config.linkTimeoutMs, effects: &effects)
             if let g = nextGossipAt, g <= now.ms, !links.isEmpty { gossipRound(now: now, effects: &effects) }
+            if let c = nextCollectAt, c <= now.ms {
+                nextCollectAt = nil
+                if links.isEmpty {
+                    registry.collectTombstones(now: now.ms, ttl: config.tombstoneTTLMs)
+                    liveness.forgetBurials(now: now.ms)
+                }
+            }
         case let .peerConnected(id, host):
             if links.connected(id, host: host, now: now.ms, timeoutMs: config.linkTimeoutMs) {
                 links.send(id, .hello(hello), effects: &effects)
@@ -126,6 +137,9 @@ public struct Node {
             links.backlog(id, slow: slow, effects: &effects)
         }
         if !links.isEmpty, nextGossipAt == nil { nextGossipAt = now.ms + config.gossipIntervalMs }
+        if links.isEmpty, nextCollectAt == nil, registry.holdsTombstones {
+            nextCollectAt = now.ms + config.gossipIntervalMs
+        }
         push(registry.writeOwed(now: now), effects: &effects)
         // Watchers hear of a change in the very turn that applied it.
         registry.notifyWatchers(effects: &effects)

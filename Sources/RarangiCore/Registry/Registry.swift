@@ -271,6 +271,9 @@ struct Registry {
     /// The hash over every origin's position (cached by the replica).
     mutating func digestHash() -> UInt64 { replica.digestHash() }
 
+    /// Whether any tombstone is held (there is something to collect).
+    var holdsTombstones: Bool { replica.tombstoneCount > 0 }
+
     /// Drops tombstones older than `ttl`.
     mutating func collectTombstones(now: Int64, ttl: Int64) {
         counters.tombstonesCollected += replica.collectTombstones(now: now, ttl: ttl)
