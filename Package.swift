@@ -61,6 +61,11 @@ let package = Package(
         ]),
         // The runnable example of the client library (README, rarangi.1).
         .executableTarget(name: "rarangi-example", dependencies: ["RarangiClient"], path: "Examples/rarangi-example"),
+        // The fuzz targets (scripts/fuzz.sh builds them with libFuzzer; a
+        // plain build replays the seed corpus through them, as a test does).
+        .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
+        .executableTarget(name: "rarangi-fuzz", dependencies: ["CFuzzDriver", "RarangiWire", "RarangiCore", "RarangiReactor", "RarangiSeal", "RarangiProtocol"],
+                          path: "Fuzz/rarangi-fuzz"),
         // The client-side benchmark (bench/client.sh runs it in release).
         .executableTarget(name: "rarangi-bench", dependencies: ["RarangiClient"], path: "bench/rarangi-bench"),
 

@@ -39,6 +39,16 @@ extension Daemon {
             }
         }
 
+        /// The refusal of a request whose head asks to send a body
+        /// (`Expect: 100-continue`) that its token does not allow: a PUT
+        /// of a service is a write of it.
+        func refusal(beforeBodyOf head: HTTPRequest) -> HTTPResponse? {
+            guard tokens != nil, head.method == .put else { return nil }
+            let segments = head.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            guard segments.count == 2, let service = segments.first, !service.hasPrefix("_") else { return nil }
+            return refusal(of: .catalogue(.deregister(service: String(service), id: String(segments.last!))), token: head.token)
+        }
+
         /// The refusal of a request whose token does not allow its route,
         /// or nil. Nothing of the request has been applied.
         func refusal(of route: Route, token: String?) -> HTTPResponse? {

@@ -124,7 +124,14 @@ extension Daemon {
             switch conn.parser.parse(UnsafeBufferPointer(rebasing: buf[offset...])) {
             case .needMore:
                 return offset
-            case .sendContinue:
+            case let .sendContinue(head):
+                // A body the token does not allow is refused before the
+                // client sends it, rather than read and then refused.
+                if let refusal = access.refusal(beforeBodyOf: head) {
+                    conn.framing = ReplyFraming(keepAlive: false, http11: head.isHTTP11, headOnly: false)
+                    send(refusal, on: conn)
+                    return offset
+                }
                 conn.output.append(contentsOf: ResponseEncoder.continueResponse)
                 markDirty(conn)
             case let .request(request, consumed):

@@ -215,6 +215,17 @@ public final class Daemon {
         return 0
     }
 
+    /// Runs one loop turn without waiting, then the end-of-turn work: for
+    /// a harness (the shell's fuzz target) that drives the daemon from the
+    /// same thread as its clients.
+    public func runTurnWithoutWaiting() {
+        event_base_loop(base, EVLOOP_NONBLOCK)
+        afterTurn()
+    }
+
+    /// Connection objects alive, closed or not (a harness checks none leak).
+    public static var liveConnections: Int { Connection.liveObjects }
+
     // MARK: the end of a turn
 
     func afterTurn() {

@@ -45,8 +45,9 @@ public struct AccessTokens: Sendable {
     /// (never with its text: it may hold a token).
     public static func parse(_ text: String) throws(KeyFileError) -> AccessTokens {
         var entries: [Entry] = []
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+        var lineOf: [SHA256Digest: Int] = [:]
+        for (n, raw) in fileLines(text).enumerated() {
+            let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard let token = fields.first, !token.hasPrefix("#") else { continue }
             guard token.utf8.count >= minLength, token.utf8.count <= maxLength,
                   token.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
@@ -57,13 +58,19 @@ public struct AccessTokens: Sendable {
                 throw KeyFileError("line \(n + 1): the token names no service pattern (e.g. web-* or *)")
             }
             var parsed: [ServicePattern] = []
-            for p in patterns {
+            for (k, p) in patterns.enumerated() {
+                // Never quoted: a line with its columns swapped would show its token.
                 guard let pattern = ServicePattern(p) else {
-                    throw KeyFileError("line \(n + 1): '\(p)' is not a service pattern (letters, digits, '-', '_', '.' and '*')")
+                    throw KeyFileError("line \(n + 1): field \(k + 2) is not a service pattern (letters, digits, '-', '_', '.' and '*')")
                 }
                 parsed.append(pattern)
             }
-            entries.append(Entry(digest: SHA256.hash(data: Array(token.utf8)), patterns: parsed))
+            let digest = SHA256.hash(data: Array(token.utf8))
+            if let first = lineOf[digest] {
+                throw KeyFileError("line \(n + 1) repeats the token of line \(first): give one line all its patterns")
+            }
+            lineOf[digest] = n + 1
+            entries.append(Entry(digest: digest, patterns: parsed))
         }
         guard !entries.isEmpty else { throw KeyFileError("the file holds no token") }
         return AccessTokens(entries: entries)
@@ -116,8 +123,8 @@ struct ServicePattern: Sendable {
         parts = text.split(separator: "*", omittingEmptySubsequences: false)
     }
 
-    /// `*` alone.
-    var isEverything: Bool { parts.count == 2 && parts.allSatisfy(\.isEmpty) }
+    /// `*` alone (or `**`, which covers the same).
+    var isEverything: Bool { parts.count >= 2 && parts.allSatisfy(\.isEmpty) }
 
     /// Whether `name` matches: the literal parts in order, the first at the
     /// start and the last at the end.

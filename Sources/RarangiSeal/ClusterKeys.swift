@@ -78,7 +78,7 @@ public struct ClusterKeyring: Sendable, Equatable {
     /// (never with its text: it may be a key).
     public static func parse(_ text: String) throws(KeyFileError) -> ClusterKeyring {
         var keys: [ClusterKey] = []
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, raw) in fileLines(text).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let key = ClusterKey(text: Substring(line)) else {
@@ -118,5 +118,15 @@ public struct KeyFileError: Error, Equatable, CustomStringConvertible {
 extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+/// The lines of a key or token file, split at every line feed with a
+/// carriage return before it dropped (files written on Windows, or with
+/// CRLF by a template tool, read like any other). Swift's `Character`
+/// holds "\r\n" as one, so splitting on "\n" would miss those.
+func fileLines(_ text: String) -> [String] {
+    text.utf8.split(separator: 10, omittingEmptySubsequences: false).map { line in
+        String(decoding: line.last == 13 ? line.dropLast() : line, as: UTF8.self)
     }
 }

@@ -54,9 +54,11 @@ public enum PeerUpgrade {
             return buf.count > maxAnswerBytes ? .refused("oversized") : .needMore
         }
         // The status line, up to its CR (bytes: Swift reads "\r\n" as one character).
-        let line = String(decoding: buf[..<end].prefix { $0 != 13 }, as: UTF8.self)
+        let line = String(decoding: buf[..<end].prefix { $0 != 13 }.map { $0 >= 32 && $0 < 127 ? $0 : 63 }, as: UTF8.self)
         guard line.hasPrefix("HTTP/1.1 101") else {
-            let body = String(decoding: buf[end...].prefix(240).prefix { $0 != 10 }, as: UTF8.self)
+            // Printable ASCII only: these bytes come from an unauthenticated peer and go to the log.
+            let body = String(decoding: buf[end...].prefix(240).prefix { $0 != 10 }.map { $0 >= 32 && $0 < 127 ? $0 : 63 },
+                              as: UTF8.self)
             return .refused(body.isEmpty ? line : line + " " + body)
         }
         let head = String(decoding: buf[..<end], as: UTF8.self).lowercased()

@@ -23,8 +23,9 @@ public struct HTTPParser: Sendable {
     public enum Outcome: Sendable {
         /// The buffer holds no complete request yet.
         case needMore
-        /// The client asked for `100 Continue` before it sends the body.
-        case sendContinue
+        /// The client asked for `100 Continue` before it sends the body; the
+        /// request's head (no body yet), so a refusal can come instead.
+        case sendContinue(HTTPRequest)
         /// A complete request, and how many bytes of the buffer it used.
         case request(HTTPRequest, consumed: Int)
         /// The request is unacceptable; answer and close.
@@ -83,7 +84,7 @@ public struct HTTPParser: Sendable {
     private mutating func continueIfWanted(_ h: Head, available: Int) -> Outcome {
         if h.expectContinue, !continueSent, available == 0 {
             continueSent = true
-            return .sendContinue
+            return .sendContinue(h.request)
         }
         return .needMore
     }
@@ -185,13 +186,14 @@ public struct HTTPParser: Sendable {
                 request.upgrade = String(decoding: value, as: UTF8.self)
             case 13 where asciiEqual(nameBytes, "authorization"):
                 // Only the Bearer scheme carries a token; any other leaves it unset.
-                if value.count > 7, asciiEqual(value[value.startIndex..<(value.startIndex + 7)], "bearer ") {
+                if value.count > 7, asciiEqual(value[value.startIndex..<(value.startIndex + 6)], "bearer"),
+                   b[value.startIndex + 6] == 32 || b[value.startIndex + 6] == 9 {
                     var t = value.startIndex + 7
-                    while t < value.endIndex, b[t] == 32 { t += 1 }
-                    request.token = String(decoding: value[t...], as: UTF8.self)
+                    while t < value.endIndex, b[t] == 32 || b[t] == 9 { t += 1 }
+                    if let problem = setToken(&request, value[t...]) { return bad(problem) }
                 }
             case 15 where asciiEqual(nameBytes, "x-rarangi-token"), 14 where asciiEqual(nameBytes, "x-consul-token"):
-                request.token = String(decoding: value, as: UTF8.self)
+                if let problem = setToken(&request, value) { return bad(problem) }
             default:
                 break
             }
@@ -255,6 +257,15 @@ public struct HTTPParser: Sendable {
 
 /// Case-insensitive comparison of ASCII bytes with a lowercase literal.
 @inline(__always)
+/// Sets the request's token; two different tokens in one request (say a
+/// proxy's and the client's) are refused rather than one picked.
+func setToken(_ request: inout HTTPRequest, _ value: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
+    let token = String(decoding: value, as: UTF8.self)
+    if let old = request.token, old != token { return "two different tokens in one request" }
+    request.token = token
+    return nil
+}
+
 func asciiEqual<C: Collection>(_ bytes: C, _ lower: StaticString) -> Bool where C.Element == UInt8 {
     guard bytes.count == lower.utf8CodeUnitCount else { return false }
     let p = lower.utf8Start

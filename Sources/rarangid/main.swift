@@ -55,6 +55,15 @@ if command == .checkConfig {
 }
 
 let logger = Logger(level: config.logLevel)
+// Secrets readable by any user on the host are worth saying so at start.
+for (what, path) in [("cluster_key_file", config.clusterKeyFile), ("token_file", config.tokenFile)] {
+    var st = stat()
+    if let path, stat(path, &st) == 0, st.st_mode & 0o007 != 0 {
+        logger.log(.warn, "secret_file_readable_by_others", [("file", what), ("path", path),
+                                                               ("mode", String(st.st_mode & 0o777, radix: 8)),
+                                                               ("fix", "chmod 0640 and group rarangi")])
+    }
+}
 do {
     var nodeConfig = config.nodeConfig
     // This life of the daemon: a restart is a new origin generation (H7).

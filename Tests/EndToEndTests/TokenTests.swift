@@ -84,6 +84,26 @@ final class TokenTests: XCTestCase {
         XCTAssertFalse(d.log.contains(Self.webToken) || d.log.contains(Self.allToken), d.log)
     }
 
+    /// Found by attack: a body the token does not allow was invited with
+    /// `100 Continue` and read before the 401; two different tokens in one
+    /// request were resolved by order.
+    func test_expectContinue_withoutAToken_isRefusedBeforeTheBody_andTwoTokensAreABadRequest() throws {
+        let d = try daemon()
+        let c = try RawConnection(port: d.port)
+        try c.send("PUT /web/h1?hold HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
+        let r = try c.readResponse()
+        XCTAssertEqual(r.status, 401, "the daemon invited a body it would refuse")
+        XCTAssertTrue(c.readUntilClosed())
+        let ok = try RawConnection(port: d.port)
+        try ok.send("PUT /web/h2 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nX-Rarangi-Token: \(Self.webToken)\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
+        XCTAssertEqual(try ok.readResponse().status, 100)
+        try ok.send(body)
+        XCTAssertEqual(try ok.readResponse().status, 201)
+        let two = try put(d, "/web/w9", ["Authorization": "Bearer \(Self.webToken)", "X-Rarangi-Token": "other-token-0000000000"])
+        XCTAssertEqual(two.status, 400)
+        XCTAssertFalse(try ids(d, "web").contains("w9"))
+    }
+
     func test_readTokenRequired_gatesReadsByTheSamePatterns() throws {
         let d = try daemon(["--read-token-required"])
         XCTAssertEqual(try put(d, "/web/w1", bearer(Self.webToken)).status, 201)
