@@ -15,7 +15,7 @@ struct Rarangi: AsyncParsableCommand {
         points it at explicit daemons instead. See rarangi(1) and rarangi-protocol(7).
         """,
         version: RarangiVersion.string,
-        subcommands: [Register.self, Deregister.self, Lookup.self, Watch.self, Status.self, Forget.self, Run.self, Keygen.self])
+        subcommands: [Register.self, Deregister.self, Lookup.self, Watch.self, Status.self, Forget.self, Run.self, Keygen.self, ExecChild.self])
 }
 
 /// The options every subcommand accepts after its name.

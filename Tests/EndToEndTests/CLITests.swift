@@ -71,6 +71,43 @@ final class CLITests: XCTestCase {
         p.waitUntilExit()
         XCTAssertTrue(try eventually(within: 1) { try ids("web").isEmpty }, "the registration outlived rarangi")
         XCTAssertEqual(kill(child, 0), 0, "the command keeps running")
+        XCTAssertNotEqual(CLITests.state(child), "Z", "the command keeps running")
+    }
+
+    /// A process's state letter (R, S, Z, ...), nil once it is reaped.
+    static func state(_ pid: pid_t) -> String? {
+        guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = s.lastIndex(of: ")") else { return nil }
+        return s[s.index(close, offsetBy: 2)...].split(separator: " ").first.map(String.init)
+    }
+
+    func test_run_withADeathSignal_theCommandIsSignalledWhenRarangiDies() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLITests.cli)
+        p.arguments = ["run", "web", "--env", "testing", "--server", "127.0.0.1:\(port)", "--port", "8083",
+                       "--id", "w2", "--death-signal", "TERM", "--", "sleep", "30"]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        XCTAssertTrue(try eventually(within: 5) { try ids("web") == ["w2"] })
+        func children() -> [pid_t] {
+            let tasks = "/proc/\(p.processIdentifier)/task"
+            return ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).flatMap { t in
+                ((try? String(contentsOfFile: "\(tasks)/\(t)/children", encoding: .utf8)) ?? "")
+                    .split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { pid_t($0) }
+            }
+        }
+        XCTAssertTrue(eventually(within: 5) { !children().isEmpty })
+        let child = try XCTUnwrap(children().first)
+        defer { kill(child, SIGKILL) }
+        XCTAssertTrue(eventually(within: 5) { (try? String(contentsOfFile: "/proc/\(child)/comm", encoding: .utf8)) == "sleep\n" })
+        // Healthy while rarangi lives (the spawning thread stays up).
+        usleep(300_000)
+        XCTAssertNotEqual(CLITests.state(child), "Z")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertTrue(eventually(within: 2) { [nil, "Z"].contains(CLITests.state(child)) }, "the command outlived rarangi")
+        XCTAssertTrue(try eventually(within: 1) { try ids("web").isEmpty })
+        // A bad signal name is a usage error.
+        XCTAssertNotEqual(try cli(["run", "web", "--env", "testing", "--port", "1", "--death-signal", "NOPE", "--", "true"]).status, 0)
     }
 
     func test_run_exitStatusPropagates_andTheInstanceIsGoneAfterTheChildExits() throws {
