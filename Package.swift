@@ -40,7 +40,7 @@ let package = Package(
         // Settings table, flags, YAML configuration.
         .target(name: "RarangiConfig", dependencies: ["RarangiCore", "RarangiProtocol", "RarangiWire", "RarangiSeal", "Yams"]),
         // The cluster key: the peer handshake and sealed frames (rarangi-protocol(7)).
-        .target(name: "RarangiSeal", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "RarangiSeal", dependencies: ["RarangiWire", .product(name: "Crypto", package: "swift-crypto")]),
         // The libevent shell that executes the core's effects.
         .target(name: "RarangiReactor", dependencies: ["CLibevent", "RarangiCore", "RarangiWire", "RarangiSeal"]),
         // Virtual time, a simulated network and a runner for the simulation tests (B9).

@@ -78,17 +78,7 @@ public struct AccessTokens: Sendable {
 
     /// Reads and parses a token file.
     public static func load(path: String) throws(KeyFileError) -> AccessTokens {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw KeyFileError("cannot read \(path): \(error.localizedDescription)")
-        }
-        do {
-            return try parse(text)
-        } catch {
-            throw KeyFileError("\(path): \(error.message)")
-        }
+        try readSecretFile(path, parse)
     }
 
     /// Tokens in the file.

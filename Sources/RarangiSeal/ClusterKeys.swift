@@ -92,17 +92,7 @@ public struct ClusterKeyring: Sendable, Equatable {
 
     /// Reads and parses a key file.
     public static func load(path: String) throws(KeyFileError) -> ClusterKeyring {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw KeyFileError("cannot read \(path): \(error.localizedDescription)")
-        }
-        do {
-            return try parse(text)
-        } catch {
-            throw KeyFileError("\(path): \(error.message)")
-        }
+        try readSecretFile(path, parse)
     }
 }
 
@@ -128,5 +118,20 @@ extension String {
 func fileLines(_ text: String) -> [String] {
     text.utf8.split(separator: 10, omittingEmptySubsequences: false).map { line in
         String(decoding: line.last == 13 ? line.dropLast() : line, as: UTF8.self)
+    }
+}
+
+/// Reads a key or token file and parses it, naming the file in any error.
+func readSecretFile<T>(_ path: String, _ parse: (String) throws(KeyFileError) -> T) throws(KeyFileError) -> T {
+    let text: String
+    do {
+        text = try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+        throw KeyFileError("cannot read \(path): \(error.localizedDescription)")
+    }
+    do {
+        return try parse(text)
+    } catch {
+        throw KeyFileError("\(path): \(error.message)")
     }
 }

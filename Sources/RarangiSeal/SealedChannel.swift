@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RarangiWire
 
 /// A sealed peer link after the handshake: every frame travels as
 /// `u32 big-endian length` + AES-256-GCM ciphertext + 16-byte tag, under
@@ -17,8 +18,7 @@ public struct SealedChannel: Sendable {
     private let receiveKey: SymmetricKey
     private var sent: UInt64 = 0
     private var received: UInt64 = 0
-    private var buffer: [UInt8] = []
-    private var start = 0
+    private var buffer = FrameBuffer()
 
     init(sending: SymmetricKey, receiving: SymmetricKey) {
         sendKey = sending
@@ -46,29 +46,22 @@ public struct SealedChannel: Sendable {
     }
 
     /// Adds received bytes.
-    public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
-        if start > 0, start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            start = 0
-        } else if start > 65536, start * 2 > buffer.count {
-            buffer.removeFirst(start)
-            start = 0
-        }
-        buffer.append(contentsOf: bytes)
-    }
+    public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 { buffer.append(bytes) }
 
     /// The next opened frame, nil while more bytes are needed; throws when a
     /// frame does not open (the link must then be cut).
     public mutating func open() throws(SealError) -> [UInt8]? {
-        let available = buffer.count - start
-        guard available >= 4 else { return nil }
-        let n = Int(buffer[start]) << 24 | Int(buffer[start + 1]) << 16 | Int(buffer[start + 2]) << 8 | Int(buffer[start + 3])
-        guard n >= 16, n <= SealedChannel.maxSealedBytes else { throw .badLength(n) }
-        guard available >= 4 + n else { return nil }
-        let head = buffer[start..<(start + 4)]
-        let body = buffer[(start + 4)..<(start + 4 + n - 16)]
-        let tag = buffer[(start + 4 + n - 16)..<(start + 4 + n)]
-        start += 4 + n
+        let sealed: Range<Int>
+        do {
+            guard let s = try buffer.nextPayload(lengths: 16...SealedChannel.maxSealedBytes) else { return nil }
+            sealed = s
+        } catch {
+            throw .badLength(error.length)
+        }
+        let bytes = buffer.bytes
+        let head = bytes[(sealed.lowerBound - 4)..<sealed.lowerBound]
+        let body = bytes[sealed.lowerBound..<(sealed.upperBound - 16)]
+        let tag = bytes[(sealed.upperBound - 16)..<sealed.upperBound]
         do {
             let box = try AES.GCM.SealedBox(nonce: SealedChannel.nonce(received), ciphertext: body, tag: tag)
             let plain = try AES.GCM.open(box, using: receiveKey, authenticating: head)

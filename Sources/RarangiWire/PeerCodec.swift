@@ -269,39 +269,29 @@ public enum PeerCodec {
 /// Splits a byte stream into frames and decodes them, keeping a partial
 /// frame between reads.
 public struct PeerFrameDecoder: Sendable {
-    private var buffer: [UInt8] = []
-    private var start = 0
+    private var buffer = FrameBuffer()
 
     /// Creates an empty decoder.
     public init() {}
 
     /// Bytes held but not yet decoded.
-    public var pendingBytes: Int { buffer.count - start }
+    public var pendingBytes: Int { buffer.pendingBytes }
 
     /// Adds received bytes.
-    public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
-        if start > 0, start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            start = 0
-        } else if start > 65536, start * 2 > buffer.count {
-            buffer.removeFirst(start)
-            start = 0
-        }
-        buffer.append(contentsOf: bytes)
-    }
+    public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 { buffer.append(bytes) }
 
     /// The next complete message, nil when more bytes are needed; throws on
     /// a malformed frame (the link must then be cut).
     public mutating func next() throws(PeerCodecError) -> PeerMessage? {
-        let available = buffer.count - start
-        guard available >= 4 else { return nil }
-        let n = Int(buffer[start]) << 24 | Int(buffer[start + 1]) << 16 | Int(buffer[start + 2]) << 8 | Int(buffer[start + 3])
-        guard n <= PeerCodec.maxFrameBytes else { throw .frameTooLarge(n) }
-        guard available >= 4 + n else { return nil }
-        let s = start + 4
-        start = s + n
-        return try buffer.withUnsafeBufferPointer { p throws(PeerCodecError) in
-            try PeerCodec.decode(payload: UnsafeBufferPointer(rebasing: p[s..<(s + n)]))
+        let payload: Range<Int>
+        do {
+            guard let p = try buffer.nextPayload(lengths: 0...PeerCodec.maxFrameBytes) else { return nil }
+            payload = p
+        } catch {
+            throw .frameTooLarge(error.length)
+        }
+        return try buffer.bytes.withUnsafeBufferPointer { p throws(PeerCodecError) in
+            try PeerCodec.decode(payload: UnsafeBufferPointer(rebasing: p[payload]))
         }
     }
 }
