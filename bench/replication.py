@@ -4,12 +4,18 @@ two masters and a leaf). Prints propagation latency leaf→leaf at 1,000
 changes/s, bootstrap time of a new daemon for 100,000 instances, idle link
 bytes/s and convergence after a 30 s partition (iptables; root only).
 
-Usage: bench/replication.py PATH/TO/rarangid [--quick]
+With --sealed every daemon holds one cluster key (links authenticated and
+sealed); with --compare it runs twice, without and with the key, and prints
+both columns and their ratio (the seal's cost).
+
+Usage: bench/replication.py PATH/TO/rarangid [--quick] [--sealed | --compare]
 """
 import http.client, json, multiprocessing as mp, os, socket, subprocess, sys, time
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else ".build/release/rarangid"
 QUICK = "--quick" in sys.argv
+KEY_FILE = "/tmp/rarangi-bench-cluster.key"
+SEALED = False
 PORT = 4739
 GOSSIP_MS = 1000
 RULE = "rarangi-bench"
@@ -28,6 +34,8 @@ procs = {}
 def start(name, host, extra):
     args = [BIN, "--env", "testing", "--name", name, "--listen", f"{host}:{PORT}",
             "--gossip-interval", str(GOSSIP_MS), "--log-level", "warn", "--liveness", "3600"] + extra
+    if SEALED:
+        args += ["--cluster-key-file", KEY_FILE]
     procs[name] = subprocess.Popen(args, stderr=open(f"/tmp/bench-{name}.log", "w"))
 
 
@@ -123,7 +131,11 @@ def unrule():
             iptables(["-D"] + line[3:].replace('"', "").split())
 
 
-def main():
+def run(sealed):
+    global SEALED
+    SEALED = sealed
+    procs.clear()
+    HOST.pop("ln", None)
     results = []
     for n, h, extra in MEMBERS:
         start(n, h, extra)
@@ -212,6 +224,36 @@ def main():
         unrule() if os.geteuid() == 0 else None
         for p in procs.values():
             p.kill()
+        for p in procs.values():
+            p.wait()
+    return results
+
+
+def number(v):
+    try:
+        return float(v.split()[0])
+    except (ValueError, IndexError):
+        return None
+
+
+def main():
+    with open(KEY_FILE, "w") as f:
+        f.write(subprocess.run([os.path.join(os.path.dirname(BIN), "rarangi"), "keygen"],
+                               capture_output=True, text=True, check=True).stdout)
+    os.chmod(KEY_FILE, 0o600)
+    if "--compare" in sys.argv:
+        plain = run(False)
+        time.sleep(1)
+        sealed = run(True)
+        w = max(len(r[0]) for r in plain)
+        print(f"{'measure'.ljust(w)}  {'no key':>22}  {'cluster key':>22}  {'sealed/plain':>12}  target")
+        for (name, a, target), (_, b, _) in zip(plain, sealed):
+            ra = number(a)
+            rb = number(b)
+            ratio = f"{rb / ra:.2f}x" if ra and rb is not None else ""
+            print(f"{name.ljust(w)}  {a:>22}  {b:>22}  {ratio:>12}  {target}")
+        return
+    results = run("--sealed" in sys.argv)
     w = max(len(r[0]) for r in results)
     print(f"{'measure'.ljust(w)}  {'result':>36}  target")
     for name, value, target in results:
