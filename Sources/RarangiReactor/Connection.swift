@@ -51,6 +51,8 @@ final class Connection {
     var bytesOut = 0
     /// What the core was last told of this peer link's backlog (slow or not).
     var reportedSlow = false
+    /// The socket has the session keepalive (held or parked once).
+    var keepaliveSet = false
 
     /// When the connection last made progress (ms, monotonic).
     var lastActivity: Int64

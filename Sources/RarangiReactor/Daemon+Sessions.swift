@@ -27,14 +27,24 @@ extension Daemon {
         guard conn.phase == .http else { return }
         encoder.encodeStreamStart(response, isHTTP11: conn.framing.http11, into: &conn.output)
         conn.enter(.held(lastPingMs: now.ms, http11: conn.framing.http11))
-        Socket.setHeldOptions(conn.fd, userTimeoutMs: Daemon.heldUserTimeoutMs)
+        if !conn.keepaliveSet {
+            conn.keepaliveSet = true
+            Socket.setHeldOptions(conn.fd, userTimeoutMs: Daemon.heldUserTimeoutMs)
+        }
         markDirty(conn)
     }
 
-    /// `.parked`: the core parked a blocking query on `conn`.
+    /// `.parked`: the core parked a blocking query on `conn`. Its socket
+    /// gets the held sockets' keepalive (once per connection), so a client
+    /// host that vanished without a FIN frees its parked query within
+    /// seconds rather than at the end of its wait.
     func park(_ conn: Connection) {
         guard conn.phase == .http else { return }
         conn.enter(.parked)
+        if !conn.keepaliveSet {
+            conn.keepaliveSet = true
+            Socket.setHeldOptions(conn.fd, userTimeoutMs: Daemon.heldUserTimeoutMs)
+        }
     }
 
     /// Pings a held stream; no idle timeout applies to it.

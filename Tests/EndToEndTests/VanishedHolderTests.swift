@@ -42,4 +42,34 @@ final class VanishedHolderTests: XCTestCase {
         print("vanished holder released after \(String(format: "%.2f", elapsed)) s")
         XCTAssertTrue(daemon.log.contains("event=released service=web id=ghost"), daemon.log)
     }
+
+    /// The same for a parked blocking query: the watcher's host vanishes,
+    /// and its parked query is freed within 10 s, not at the end of its wait.
+    func test_parkedWatchOfAVanishedHost_isFreedWithin10s() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root for iptables") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables") else { throw XCTSkip("iptables is not installed") }
+        let daemon = try DaemonProcess(["--env", "development"])
+        defer { daemon.stop() }
+        func watchers() throws -> Int { try http("GET", daemon.port, "/_status").json["watchers"] as? Int ?? -1 }
+        let index = try http("GET", daemon.port, "/web").header("X-Rarangi-Index") ?? "0"
+        let c = try RawConnection(port: daemon.port, source: "127.0.0.3")
+        try c.send("GET /web?index=\(index)&wait=5m HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertTrue(try eventually(within: 2) { try watchers() == 1 })
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(c.fd, $0, &len) }
+        }
+        let clientPort = Int(UInt16(bigEndian: addr.sin_port))
+        let spec = ["INPUT", "-p", "tcp", "-s", "127.0.0.3", "--sport", "\(clientPort)", "--dport", "\(daemon.port)",
+                    "-m", "comment", "--comment", Self.rule, "-j", "DROP"]
+        guard iptables(["-I"] + spec) == 0 else { throw XCTSkip("iptables cannot add a rule here") }
+        defer { _ = iptables(["-D"] + spec) }
+        shutdown(c.fd, Int32(SHUT_RDWR))
+        let vanished = Date()
+        XCTAssertTrue(try eventually(within: 12) { try watchers() == 0 }, "the parked query of a vanished host is kept")
+        let elapsed = Date().timeIntervalSince(vanished)
+        XCTAssertLessThan(elapsed, 10, "freed after \(elapsed) s")
+        print("vanished watcher freed after \(String(format: "%.2f", elapsed)) s")
+    }
 }
