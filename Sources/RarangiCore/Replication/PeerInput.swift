@@ -38,10 +38,10 @@ enum PeerInput {
             // One entry per origin life, each answered once: a pull that
             // repeats an origin would multiply one frame into many syncs.
             if entries.count > maxPullEntries { return "a pull of more than \(maxPullEntries) origins" }
-            var seen = Set<String>()
+            var seen = Set<OriginLife>(minimumCapacity: entries.count)
             for e in entries {
                 if let p = name(e.name) ?? life(e.generation) { return p }
-                if !seen.insert(e.name + "/" + String(e.generation)).inserted { return "a pull naming an origin twice" }
+                if !seen.insert(OriginLife(name: e.name, generation: e.generation)).inserted { return "a pull naming an origin twice" }
             }
         case let .records(batches):
             for b in batches {
@@ -78,6 +78,12 @@ enum PeerInput {
             }
         }
         return nil
+    }
+
+    /// One origin's life, the unit a pull names once.
+    struct OriginLife: Hashable {
+        let name: String
+        let generation: UInt64
     }
 
     /// At most this many origins in one pull.
