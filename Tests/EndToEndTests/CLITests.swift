@@ -40,28 +40,10 @@ final class CLITests: XCTestCase {
     }
 
     func test_run_childInheritsOnlyStdio_soKillingRarangiEndsTheRegistrationAtOnce() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CLITests.cli)
-        p.arguments = ["run", "web", "--env", "testing", "--server", "127.0.0.1:\(port)", "--port", "8082",
-                       "--id", "w1", "--", "sleep", "30"]
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        XCTAssertTrue(try eventually(within: 5) { try ids("web") == ["w1"] })
-        // The command is spawned from one of rarangi's threads: look at each.
-        func children() -> [pid_t] {
-            let tasks = "/proc/\(p.processIdentifier)/task"
-            return ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).flatMap { t in
-                ((try? String(contentsOfFile: "\(tasks)/\(t)/children", encoding: .utf8)) ?? "")
-                    .split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { pid_t($0) }
-            }
-        }
-        XCTAssertTrue(eventually(within: 5) { !children().isEmpty })
-        let child = try XCTUnwrap(children().first, "no child of rarangi")
+        let (p, child) = try runChild(["run", "web", "--env", "testing", "--server", "127.0.0.1:\(port)", "--port", "8082",
+                                       "--id", "w1", "--", "sleep", "30"], comm: "sleep")
         defer { kill(child, SIGKILL) }
-        // Looked at once it runs the command (before its exec it is still a copy of rarangi).
-        XCTAssertTrue(eventually(within: 5) {
-            (try? String(contentsOfFile: "/proc/\(child)/comm", encoding: .utf8)) == "sleep\n"
-        })
+        XCTAssertTrue(try eventually(within: 5) { try ids("web") == ["w1"] })
         let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(child)/fd").compactMap(Int.init).sorted()
         let open = fds.map { fd in
             "\(fd)->" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(child)/fd/\(fd)")) ?? "?")
@@ -74,20 +56,15 @@ final class CLITests: XCTestCase {
         XCTAssertNotEqual(CLITests.state(child), "Z", "the command keeps running")
     }
 
-    /// A process's state letter (R, S, Z, ...), nil once it is reaped.
-    static func state(_ pid: pid_t) -> String? {
-        guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = s.lastIndex(of: ")") else { return nil }
-        return s[s.index(close, offsetBy: 2)...].split(separator: " ").first.map(String.init)
-    }
-
-    func test_run_withADeathSignal_theCommandIsSignalledWhenRarangiDies() throws {
+    /// Starts `rarangi ARGS` and returns it with the command it spawned,
+    /// once that command runs `comm` (before its exec it is still a copy of rarangi).
+    func runChild(_ args: [String], comm: String) throws -> (Process, pid_t) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLITests.cli)
-        p.arguments = ["run", "web", "--env", "testing", "--server", "127.0.0.1:\(port)", "--port", "8083",
-                       "--id", "w2", "--death-signal", "TERM", "--", "sleep", "30"]
+        p.arguments = args
         p.standardError = FileHandle.nullDevice
         try p.run()
-        XCTAssertTrue(try eventually(within: 5) { try ids("web") == ["w2"] })
+        // The command is spawned from one of rarangi's threads: look at each.
         func children() -> [pid_t] {
             let tasks = "/proc/\(p.processIdentifier)/task"
             return ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).flatMap { t in
@@ -96,9 +73,24 @@ final class CLITests: XCTestCase {
             }
         }
         XCTAssertTrue(eventually(within: 5) { !children().isEmpty })
-        let child = try XCTUnwrap(children().first)
+        let child = try XCTUnwrap(children().first, "no child of rarangi")
+        XCTAssertTrue(eventually(within: 5) {
+            (try? String(contentsOfFile: "/proc/\(child)/comm", encoding: .utf8)) == comm + "\n"
+        })
+        return (p, child)
+    }
+
+    /// A process's state letter (R, S, Z, ...), nil once it is reaped.
+    static func state(_ pid: pid_t) -> String? {
+        guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = s.lastIndex(of: ")") else { return nil }
+        return s[s.index(close, offsetBy: 2)...].split(separator: " ").first.map(String.init)
+    }
+
+    func test_run_withADeathSignal_theCommandIsSignalledWhenRarangiDies() throws {
+        let (p, child) = try runChild(["run", "web", "--env", "testing", "--server", "127.0.0.1:\(port)", "--port", "8083",
+                                       "--id", "w2", "--death-signal", "TERM", "--", "sleep", "30"], comm: "sleep")
         defer { kill(child, SIGKILL) }
-        XCTAssertTrue(eventually(within: 5) { (try? String(contentsOfFile: "/proc/\(child)/comm", encoding: .utf8)) == "sleep\n" })
+        XCTAssertTrue(try eventually(within: 5) { try ids("web") == ["w2"] })
         // Healthy while rarangi lives (the spawning thread stays up).
         usleep(300_000)
         XCTAssertNotEqual(CLITests.state(child), "Z")

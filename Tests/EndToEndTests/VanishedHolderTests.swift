@@ -13,6 +13,23 @@ final class VanishedHolderTests: XCTestCase {
         (try? runTool("/usr/sbin/iptables", args).status) ?? -1
     }
 
+    /// Drops everything `c` (bound to `source`) sends to the daemon, then
+    /// shuts it: the client host "vanishes", its FIN and any RST never
+    /// arrive. Returns the rule to delete, nil when iptables cannot add it.
+    func silence(_ c: RawConnection, from source: String, to port: Int) -> [String]? {
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(c.fd, $0, &len) }
+        }
+        let clientPort = Int(UInt16(bigEndian: addr.sin_port))
+        let spec = ["INPUT", "-p", "tcp", "-s", source, "--sport", "\(clientPort)", "--dport", "\(port)",
+                    "-m", "comment", "--comment", Self.rule, "-j", "DROP"]
+        guard iptables(["-I"] + spec) == 0 else { return nil }
+        shutdown(c.fd, Int32(SHUT_RDWR))
+        return spec
+    }
+
     func test_holderThatVanishesWithoutAFIN_isDetectedWithin10s() throws {
         guard getuid() == 0 else { throw XCTSkip("needs root for iptables") }
         guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables") else { throw XCTSkip("iptables is not installed") }
@@ -23,18 +40,8 @@ final class VanishedHolderTests: XCTestCase {
         let c = try RawConnection(port: daemon.port, source: "127.0.0.2")
         try c.send("PUT /web/ghost?hold HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
         XCTAssertTrue(try eventually(within: 2) { try http("GET", daemon.port, "/web").json.keys.sorted() == ["ghost"] })
-        var addr = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(c.fd, $0, &len) }
-        }
-        let clientPort = Int(UInt16(bigEndian: addr.sin_port))
-        let spec = ["INPUT", "-p", "tcp", "-s", "127.0.0.2", "--sport", "\(clientPort)", "--dport", "\(daemon.port)",
-                    "-m", "comment", "--comment", Self.rule, "-j", "DROP"]
-        guard iptables(["-I"] + spec) == 0 else { throw XCTSkip("iptables cannot add a rule here") }
+        guard let spec = silence(c, from: "127.0.0.2", to: daemon.port) else { throw XCTSkip("iptables cannot add a rule here") }
         defer { _ = iptables(["-D"] + spec) }
-        // The client "vanishes": its FIN and any RST never reach the daemon.
-        shutdown(c.fd, Int32(SHUT_RDWR))
         let vanished = Date()
         XCTAssertTrue(try eventually(within: 12) { try http("GET", daemon.port, "/web").json.isEmpty })
         let elapsed = Date().timeIntervalSince(vanished)
@@ -55,17 +62,8 @@ final class VanishedHolderTests: XCTestCase {
         let c = try RawConnection(port: daemon.port, source: "127.0.0.3")
         try c.send("GET /web?index=\(index)&wait=5m HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertTrue(try eventually(within: 2) { try watchers() == 1 })
-        var addr = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(c.fd, $0, &len) }
-        }
-        let clientPort = Int(UInt16(bigEndian: addr.sin_port))
-        let spec = ["INPUT", "-p", "tcp", "-s", "127.0.0.3", "--sport", "\(clientPort)", "--dport", "\(daemon.port)",
-                    "-m", "comment", "--comment", Self.rule, "-j", "DROP"]
-        guard iptables(["-I"] + spec) == 0 else { throw XCTSkip("iptables cannot add a rule here") }
+        guard let spec = silence(c, from: "127.0.0.3", to: daemon.port) else { throw XCTSkip("iptables cannot add a rule here") }
         defer { _ = iptables(["-D"] + spec) }
-        shutdown(c.fd, Int32(SHUT_RDWR))
         let vanished = Date()
         XCTAssertTrue(try eventually(within: 12) { try watchers() == 0 }, "the parked query of a vanished host is kept")
         let elapsed = Date().timeIntervalSince(vanished)
