@@ -31,7 +31,7 @@ extension Daemon {
     /// handshake; the core hears of the link only once it is proved.
     func upgradeToPeer(_ conn: Connection, sealed: Bool, leftover: UnsafeBufferPointer<UInt8>) {
         let link = LinkID(LinkID.inboundBit | conn.id)
-        conn.remoteHost = Socket.peerHost(conn.fd)
+        conn.remoteHost = conn.clientAddress
         conn.requestStartedAt = nil
         table.fileLink(link, conn)
         conn.output.append(contentsOf: PeerUpgrade.answer(environment: node.config.environment, sealed: sealed))
@@ -62,7 +62,7 @@ extension Daemon {
         default:
             return nil
         }
-        noteRefusal(address: Socket.peerHost(conn.fd), kind: reason.0, reason: reason.1)
+        noteRefusal(address: conn.clientAddress, kind: reason.0, reason: reason.1)
         return .error(403, reason.0, reason.1, close: true)
     }
 
@@ -70,7 +70,7 @@ extension Daemon {
     func noteRefusal(address: String, kind: String, event: String = "peer_refused", reason: String) {
         guard let suppressed = refusals.admit(address + " " + kind, now: now.ms) else { return }
         logger.log(.warn, event, [("address", address), ("kind", kind), ("reason", reason),
-                                           ("refused_since_last_line", "\(suppressed)")])
+                                  ("refused_since_last_line", "\(suppressed)")])
     }
 
     /// Bytes on a peer connection: the upgrade answer first (outbound), the
