@@ -147,21 +147,20 @@ public enum FlagParser {
             throw ConfigError("--forget-after \(config.forgetAfterMs) is shorter than --origin-timeout \(config.originTimeoutMs): a member is retired only after it could have been found dead")
         }
         config.resolvConf = try checked("resolv-conf")!
-        if let path = merged["cluster-key-file"]?.last {
-            config.clusterKeyFile = path
+        /// Reads a secret file a setting names, its errors under the flag's name.
+        func secret<T>(_ flag: String, _ load: (String) throws(KeyFileError) -> T) throws(ConfigError) -> (String, T)? {
+            guard let path = merged[flag]?.last else { return nil }
             do {
-                config.keyring = try ClusterKeyring.load(path: path)
+                return (path, try load(path))
             } catch {
-                throw ConfigError("--cluster-key-file: \(error.message)")
+                throw ConfigError("--\(flag): \(error.message)")
             }
         }
-        if let path = merged["token-file"]?.last {
-            config.tokenFile = path
-            do {
-                config.tokens = try AccessTokens.load(path: path)
-            } catch {
-                throw ConfigError("--token-file: \(error.message)")
-            }
+        if let (path, ring) = try secret("cluster-key-file", { (p: String) throws(KeyFileError) in try ClusterKeyring.load(path: p) }) {
+            (config.clusterKeyFile, config.keyring) = (path, ring)
+        }
+        if let (path, tokens) = try secret("token-file", { (p: String) throws(KeyFileError) in try AccessTokens.load(path: p) }) {
+            (config.tokenFile, config.tokens) = (path, tokens)
         }
         config.readTokenRequired = try checked("read-token-required") == "true"
         if config.readTokenRequired, config.tokens == nil {
