@@ -88,7 +88,7 @@ public enum Settings {
                 help: "Largest request body accepted; larger ones are answered 413."),
         Setting(name: "idle-timeout", metavar: "SECONDS", kind: .integer(1...86400), defaultValue: "60",
                 defaultText: nil, repeatable: false, inFile: true,
-                help: "Seconds an idle keep-alive connection is kept open."),
+                help: "Seconds an idle keep-alive connection, or a client that reads none of its answers, is kept open."),
         Setting(name: "request-timeout", metavar: "SECONDS", kind: .integer(1...3600), defaultValue: "10",
                 defaultText: nil, repeatable: false, inFile: true,
                 help: "Seconds a client has to finish sending a request it has started."),

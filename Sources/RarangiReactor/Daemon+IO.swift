@@ -289,7 +289,13 @@ extension Daemon {
                 if t - last >= Daemon.pingIntervalMs { ping(conn, http11: http11, now: t) }
             case .closing, .blocked:
                 // Nothing written for the idle timeout: the client stopped reading.
-                if t - conn.lastActivity >= options.idleTimeoutMs { closeConnection(conn) }
+                if t - conn.lastActivity >= options.idleTimeoutMs {
+                    if conn.phase == .blocked {
+                        noteRefusal(address: conn.clientAddress, kind: "not_reading", event: "client_cut",
+                                    reason: "\(conn.backlog) bytes of answers unread for \(options.idleTimeoutMs / 1000) seconds")
+                    }
+                    closeConnection(conn)
+                }
             case .draining:
                 if t - conn.lastActivity >= Daemon.drainMs { closeConnection(conn) }
             case .peerAuthenticating:
