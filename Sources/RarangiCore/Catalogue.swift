@@ -235,6 +235,19 @@ public struct Catalogue {
     /// How many services have at least one instance.
     public var serviceCount: Int { services.count }
 
+    /// Every service with an instance, sorted.
+    public var serviceNames: [String] { services.keys.sorted() }
+
+    /// The instances of `service` in id order: id, body and the replica's
+    /// origin shown for it.
+    public func instances(of service: String) -> [(id: String, body: [UInt8], origin: Int32)] {
+        guard let entry = services[service] else { return [] }
+        return entry.instances.keys.sorted().map { id in
+            let r = records[Int(entry.instances[id]!)]!
+            return (id, r.body, r.origin)
+        }
+    }
+
     static let empty: [UInt8] = Array("{}".utf8)
     static let emptyPretty: [UInt8] = Array("{}\n".utf8)
 }

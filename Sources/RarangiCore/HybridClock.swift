@@ -8,9 +8,15 @@ public struct HybridClock: Sendable {
     /// Creates a clock that has issued nothing yet.
     public init() {}
 
+    /// Bits of a version below its wall-clock milliseconds.
+    public static let logicalBits: UInt64 = 16
+
+    /// The wall-clock milliseconds a version was written at (as its writer's clock read).
+    public static func wallMs(of version: UInt64) -> Int64 { Int64(version >> logicalBits) }
+
     /// The version for a new local write at wall time `wallMs`.
     public mutating func next(wallMs: Int64) -> UInt64 {
-        let physical = UInt64(max(0, wallMs)) << 16
+        let physical = UInt64(max(0, wallMs)) << HybridClock.logicalBits
         last = max(last + 1, physical)
         return last
     }

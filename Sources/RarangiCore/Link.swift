@@ -57,6 +57,10 @@ struct Link {
     var slow = false
     /// Pushes kept for a slow link, coalesced per key.
     var kept = CoalescedPushes()
+    /// Pushes replaced by a newer one of the same key while the link was slow.
+    var coalesced = 0
+    /// Times the link came up (a configured link keeps counting across reconnections).
+    var ups = 0
 
     var isUp: Bool { state == .up }
 }

@@ -73,7 +73,10 @@ extension Node {
                 pulls.answered(b.origin)
                 if pulls.isEmpty { catchUp.end("synced", effects: &effects) }
             }
-            if applied, b.mode.isPush { relay.append(b) }
+            if applied, b.mode.isPush {
+                relay.append(b)
+                for d in b.deltas { propagation.observe(now.wallMs - HybridClock.wallMs(of: d.version)) }
+            }
             if applied { liveness.originsChanged() }
         }
         // Split horizon: masters hear every master directly, so what came

@@ -40,6 +40,9 @@ extension Node {
     /// opened; the shell adds its own members after them.
     public func status(into w: inout JSONWriter) { statusSnapshot.write(into: &w) }
 
+    /// Peer links up, and all links: for a status line read often.
+    public var linkCounts: (up: Int, total: Int) { links.counts }
+
     /// Everything the status document shows of the core, as plain values.
     public var statusSnapshot: NodeStatus {
         let s = stats
@@ -55,6 +58,7 @@ extension Node {
                 replica.origins[i].map { o in
                     NodeStatus.Origin(name: o.name, generation: o.generation, version: o.watermark, records: o.liveCount,
                                       tombstones: o.records.count - o.liveCount, lastHeardMs: o.lastHeard,
+                                      newestChangeWallMs: HybridClock.wallMs(of: o.watermark),
                                       alive: liveness.notAliveSince(Int32(i), o) == nil)
                 }
             },
@@ -69,7 +73,8 @@ extension Node {
                                originsPurged: s.originsPurged, tombstones: replica.tombstoneCount,
                                tombstonesCollected: s.tombstonesCollected, pushesCoalesced: s.coalesced),
             sessions: .init(held: heldCount, released: registry.held.released, watchers: watcherCount,
-                            watchesAnswered: registry.watches.answered))
+                            watchesAnswered: registry.watches.answered),
+            propagation: propagation)
     }
 }
 
@@ -88,6 +93,7 @@ extension NodeStatus.Link {
                   target: link.id.isInbound ? nil : "\(link.host):\(link.port)", peer: link.peer?.name ?? "",
                   peerMaster: link.peer?.master == true, state: state, slow: link.slow, kept: link.kept.count,
                   attempt: link.attempt, retryAtMs: retry, lastHeardMs: link.lastHeard, messagesIn: link.messagesIn,
-                  messagesOut: link.messagesOut)
+                  messagesOut: link.messagesOut, coalesced: link.coalesced, ups: link.ups,
+                  upSinceMs: link.isUp ? link.upSince : 0)
     }
 }

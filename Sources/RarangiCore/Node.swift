@@ -41,6 +41,10 @@ public struct Node {
     var allEntriesFrame: (hash: UInt64, frame: [UInt8])?
     /// A peer said this very life was retired (reported once).
     var reportedOwnRetirement = false
+    /// Milliseconds from a change's write at its origin to its arrival
+    /// here, for every push that brought something new (wall clocks of two
+    /// hosts: skew shows in it, and is why the first bucket is a millisecond).
+    public internal(set) var propagation = Histogram(bounds: Histogram.milliseconds)
 
     /// Creates a node with an empty catalogue; `seed` feeds the jitter of
     /// reconnect back-off (the daemon draws it from the kernel, the

@@ -56,6 +56,10 @@ final class Connection {
 
     /// When the connection last made progress (ms, monotonic).
     var lastActivity: Int64
+    /// The route of the request being answered, for `/metrics`, and when
+    /// its handling started (µs, monotonic).
+    var metricRoute: HTTPMetrics.RouteLabel?
+    var handledAtMicros: Int64 = 0
     /// When the request now being received started arriving.
     var requestStartedAt: Int64?
     /// Whether the last flush wrote anything.

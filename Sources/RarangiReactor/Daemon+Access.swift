@@ -31,8 +31,14 @@ extension Daemon {
                 }
             case .forget:
                 return (.everything, true)
-            case .status:
+            case .status, .metrics:
                 return readTokenRequired ? (.anyToken, false) : nil
+            case .targets:
+                // Every instance of the services asked for, or of all.
+                return readTokenRequired ? (.everything, false) : nil
+            case .statusPage:
+                // The page is static; what it fetches carries the token.
+                return nil
             case .peerUpgrade:
                 // Peer links are guarded by the cluster key, not by tokens.
                 return nil

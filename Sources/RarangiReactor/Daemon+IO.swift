@@ -158,6 +158,8 @@ extension Daemon {
         conn.framing = ReplyFraming(keepAlive: request.keepAlive && !conn.overflow, http11: request.isHTTP11,
                                     headOnly: request.method == .head)
         let routed = router.route(request)
+        conn.metricRoute = HTTPMetrics.RouteLabel(routed)
+        conn.handledAtMicros = Clock.monotonicMicros()
         if case let .success(route) = routed, let refusal = access.refusal(of: route, token: request.token) {
             send(refusal, on: conn)
             return .done
@@ -167,11 +169,19 @@ extension Daemon {
             send(response, on: conn)
         case let .success(.status(pretty)):
             send(statusResponse(pretty: pretty), on: conn)
+        case .success(.metrics):
+            send(metricsResponse(), on: conn)
+        case let .success(.targets(services)):
+            send(HTTPResponse(status: 200, body: PrometheusTargets.document(node.instances(of: services), stale: node.isStale),
+                              headers: node.isStale ? [Node.staleHeader] : []), on: conn)
+        case .success(.statusPage):
+            send(HTTPResponse(status: 200, body: StatusPage.html, headers: [("Cache-Control", "no-cache")], contentType: .html), on: conn)
         case let .success(.peerUpgrade(sealed)):
             if let refusal = refusesUpgrade(sealed: sealed, on: conn) {
                 send(refusal, on: conn)
                 return .done
             }
+            countAnswer(101, on: conn)
             return .peerUpgrade(sealed: sealed)
         case let .success(.forget(name)):
             apply(.forget(ConnectionID(conn.id), name: name))
@@ -273,16 +283,19 @@ extension Daemon {
     /// Times out stalled requests, idle keep-alive connections, slow readers
     /// and drains that take too long; pings held streams.
     func housekeeping() {
+        notifyService()
         let t = now.ms
         for conn in table.snapshot {
             switch conn.phase {
             case .http:
                 if let started = conn.requestStartedAt, t - started >= options.requestTimeoutMs {
                     logger.log(.debug, "request_timeout", [("connection", "\(conn.id)")])
+                    httpMetrics.timedOut(.request)
                     conn.framing.keepAlive = false
                     send(.error(408, "request_timeout",
                                 "the request was not completed within \(options.requestTimeoutMs / 1000) seconds", close: true), on: conn)
                 } else if t - conn.lastActivity >= options.idleTimeoutMs {
+                    httpMetrics.timedOut(.idle)
                     closeConnection(conn)
                 }
             case let .held(last, http11):
@@ -291,6 +304,7 @@ extension Daemon {
                 // Nothing written for the idle timeout: the client stopped reading.
                 if t - conn.lastActivity >= options.idleTimeoutMs {
                     if conn.phase == .blocked {
+                        httpMetrics.timedOut(.notReading)
                         noteRefusal(address: conn.clientAddress, kind: "not_reading", event: "client_cut",
                                     reason: "\(conn.backlog) bytes of answers unread for \(options.idleTimeoutMs / 1000) seconds")
                     }

@@ -26,6 +26,7 @@ extension Daemon {
     func startStream(_ response: HTTPResponse, on conn: Connection) {
         guard conn.phase == .http else { return }
         encoder.encodeStreamStart(response, isHTTP11: conn.framing.http11, into: &conn.output)
+        countAnswer(response.status, on: conn)
         conn.enter(.held(lastPingMs: now.ms, http11: conn.framing.http11))
         if !conn.keepaliveSet {
             conn.keepaliveSet = true

@@ -24,6 +24,9 @@ extension Daemon {
                 }
             }
             w.member("uptime_ms", now.ms - startedAt.ms)
+            // The clocks the *_ms members are read on: monotonic, and wall (newest_change_ms).
+            w.member("now_ms", now.ms)
+            w.member("now_wall_ms", now.wallMs)
             w.member("connections") { w in
                 w.object { w in
                     w.member("open", table.count)

@@ -113,6 +113,10 @@ public final class Daemon {
     public var reloader: (() -> Result<Reloadable, ConfigReloadError>)?
 
     var acceptPauses = 0
+    /// Requests, durations and timeouts for `/metrics`.
+    var httpMetrics = HTTPMetrics()
+    /// Tells systemd when the daemon is ready, and how it is (Type=notify).
+    let notifier = ServiceNotifier()
 
     /// Binds the listening socket; throws a `SocketError` the caller prints.
     /// `resolvConf`: the resolver configuration peer names are looked up with.
@@ -204,6 +208,7 @@ public final class Daemon {
                                         ("cluster_keys", "\(keyring?.keys.count ?? 0)"),
                                         ("tokens", "\(access.tokens?.count ?? 0)")])
         if keyring == nil { logNoClusterKey() }
+        notifyService()
         while running {
             if event_base_loop(base, EVLOOP_ONCE) < 0 {
                 logger.log(.error, "event_loop_failed")
@@ -211,8 +216,21 @@ public final class Daemon {
             }
             afterTurn()
         }
+        notifier.stopping()
         shutdown()
         return 0
+    }
+
+    /// Ready once listening and done with the first sync (or with no peer
+    /// to sync with); then a status line kept current.
+    func notifyService() {
+        guard notifier.enabled else { return }
+        let links = node.linkCounts
+        let verdict = node.isCatchingUp ? "catching up" : node.isStale ? "stale" : "fresh"
+        let status = "\(verdict); links up \(links.up)/\(links.total); \(node.catalogue.count) instances of \(node.catalogue.serviceCount) services"
+        if node.isCatchingUp && !notifier.readySent { notifier.status(status); return }
+        notifier.ready(status: status)
+        notifier.status(status)
     }
 
     /// Runs one loop turn without waiting, then the end-of-turn work: for
@@ -339,9 +357,20 @@ public final class Daemon {
         guard conn.phase.awaitsReply else { return }
         encoder.encode(response, keepAlive: conn.framing.keepAlive, isHTTP11: conn.framing.http11,
                        headOnly: conn.framing.headOnly, into: &conn.output)
+        countAnswer(response.status, on: conn)
         if conn.phase == .parked { unpark(conn) }
         if response.close || !conn.framing.keepAlive { conn.enter(.closing) }
         markDirty(conn)
+    }
+
+    /// Counts the answer to the request being handled on `conn`.
+    func countAnswer(_ status: Int, on conn: Connection) {
+        if let route = conn.metricRoute {
+            httpMetrics.answered(route, status: status, micros: Clock.monotonicMicros() - conn.handledAtMicros)
+            conn.metricRoute = nil
+        } else {
+            httpMetrics.answered(.rejected, status: status, micros: nil)
+        }
     }
 
     // MARK: signals

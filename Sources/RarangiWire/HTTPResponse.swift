@@ -9,13 +9,38 @@ public struct HTTPResponse: Sendable {
     public var headers: [(String, String)]
     /// Whether the connection closes after this response.
     public var close: Bool
+    /// What the body is: JSON unless said otherwise.
+    public var contentType: ContentType
 
-    /// Creates a JSON response.
-    public init(status: Int, body: [UInt8], headers: [(String, String)] = [], close: Bool = false) {
+    /// The media types the daemon serves.
+    public enum ContentType: Sendable {
+        /// `application/json`: every catalogue answer and error.
+        case json
+        /// Prometheus's text exposition format 0.0.4 (`/metrics`).
+        case prometheusText
+        /// `text/html; charset=utf-8` (the status page).
+        case html
+
+        var header: [UInt8] {
+            switch self {
+            case .json: return ContentType.jsonHeader
+            case .prometheusText: return ContentType.prometheusHeader
+            case .html: return ContentType.htmlHeader
+            }
+        }
+        private static let jsonHeader: [UInt8] = Array("Content-Type: application/json\r\n".utf8)
+        private static let prometheusHeader: [UInt8] = Array("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n".utf8)
+        private static let htmlHeader: [UInt8] = Array("Content-Type: text/html; charset=utf-8\r\n".utf8)
+    }
+
+    /// Creates a response, JSON unless `contentType` says otherwise.
+    public init(status: Int, body: [UInt8], headers: [(String, String)] = [], close: Bool = false,
+                contentType: ContentType = .json) {
         self.status = status
         self.body = body
         self.headers = headers
         self.close = close
+        self.contentType = contentType
     }
 
     /// The JSON error body every error carries: `{"error": code, "message": sentence}`.
@@ -47,7 +72,6 @@ public struct ResponseEncoder: Sendable {
         f.append(contentsOf: "\(ResponseEncoder.environmentHeader): \(environment)\r\n".utf8)
         f.append(contentsOf: "X-Rarangi-Cluster: \(cluster)\r\n".utf8)
         f.append(contentsOf: "X-Rarangi-Node: \(node)\r\n".utf8)
-        f.append(contentsOf: "Content-Type: application/json\r\n".utf8)
         fixed = f
     }
 
@@ -62,6 +86,7 @@ public struct ResponseEncoder: Sendable {
         out.append(contentsOf: ResponseEncoder.reason(r.status).utf8)
         out.append(contentsOf: ResponseEncoder.crlf)
         out.append(contentsOf: fixed)
+        out.append(contentsOf: r.contentType.header)
         for (name, value) in r.headers {
             out.append(contentsOf: name.utf8)
             out.append(contentsOf: ResponseEncoder.colon)

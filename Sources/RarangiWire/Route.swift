@@ -37,6 +37,13 @@ public enum Route: Sendable {
     /// a cluster key, `rarangi-peer-sealed/1`) and this daemon's environment
     /// in `X-Rarangi-Env`: the connection becomes a peer link.
     case peerUpgrade(sealed: Bool)
+    /// `GET /metrics`: Prometheus's text exposition of the daemon's figures.
+    case metrics
+    /// `GET /_sd/prometheus[?service=NAME…]`: Prometheus HTTP service
+    /// discovery; nil services: every one.
+    case targets(services: [String]?)
+    /// `GET /_ui`: the status page.
+    case statusPage
 }
 
 /// Turns HTTP requests into routes, refusing bad input with a status and a
@@ -63,7 +70,38 @@ public struct Router: Sendable {
         if request.path.hasPrefix("/_members/"), request.declaredEnvironment.map({ $0 == environment }) ?? true {
             return forgetRequest(request)
         }
+        if let view = operatorView(request) { return view }
         return catalogueRequest(request).map(Route.catalogue)
+    }
+
+    /// The operators' views: metrics, discovery and the status page; nil
+    /// for any other path.
+    private func operatorView(_ request: HTTPRequest) -> Result<Route, HTTPResponse>? {
+        let route: Route
+        switch request.path {
+        case "/metrics":
+            route = .metrics
+        case "/_ui", "/_ui/":
+            route = .statusPage
+        case "/_sd/prometheus":
+            var services: [String] = []
+            for part in (request.query ?? "").split(separator: "&") {
+                let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard kv[0] == "service" else { continue }
+                let name = kv.count == 2 ? kv[1] : ""
+                if let problem = Names.serviceProblem(name) { return .failure(.error(400, "invalid_service", problem)) }
+                services.append(String(name))
+            }
+            route = .targets(services: services.isEmpty ? nil : services)
+        default:
+            return nil
+        }
+        if let declared = request.declaredEnvironment, declared != environment {
+            return .failure(.error(421, "wrong_environment",
+                                   "this daemon serves environment '\(environment)', the request declares '\(declared)'"))
+        }
+        guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
+        return .success(route)
     }
 
     /// The upgrade asks for a protocol this daemon speaks, from a daemon

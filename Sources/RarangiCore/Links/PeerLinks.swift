@@ -50,6 +50,9 @@ struct PeerLinks {
 
     /// The links in id order: effects come out in the same order in every
     /// process, so a simulation replays exactly from its seed.
+    /// Links up, and all links.
+    var counts: (up: Int, total: Int) { (table.values.reduce(0) { $0 + ($1.isUp ? 1 : 0) }, table.count) }
+
     var ordered: [(LinkID, Link)] {
         table.sorted { $0.key.raw < $1.key.raw }.map { ($0.key, $0.value) }
     }
@@ -105,7 +108,9 @@ struct PeerLinks {
             for frame in frames { send(id, frame, effects: &effects) }
             return
         }
-        coalesced += table[id]!.kept.keep(batches)
+        let n = table[id]!.kept.keep(batches)
+        coalesced += n
+        table[id]!.coalesced += n
     }
 
     /// Pushes to every up link in id order but `except`; with
@@ -278,6 +283,7 @@ struct PeerLinks {
         table[id]!.state = .up
         table[id]!.attempt = 0
         table[id]!.upSince = now
+        table[id]!.ups += 1
         effects.append(.log(LogEvent(.info, "link_up", [("link", id.description), ("peer", h.name), ("cluster", h.cluster),
                                                         ("master", h.master ? "true" : "false"),
                                                         ("generation", "\(h.generation)")])))

@@ -72,6 +72,12 @@ public struct NodeStatus: Sendable {
         public var messagesIn: Int
         /// Frames sent on the link.
         public var messagesOut: Int
+        /// Pushes to it replaced by a newer one of the same key while it was slow.
+        public var coalesced: Int
+        /// Times it came up; above 1, it reconnected.
+        public var ups: Int
+        /// When it came up (0 while it is not up).
+        public var upSinceMs: Int64
     }
 
     /// One origin daemon whose records are held (MISSION B10).
@@ -88,6 +94,10 @@ public struct NodeStatus: Sendable {
         public var tombstones: Int
         /// When something of it last arrived.
         public var lastHeardMs: Int64
+        /// The wall-clock time its newest change held here was written (0
+        /// when none is): this daemon's view of the origin is at least
+        /// `now - newestChangeWallMs` old (MISSION B10).
+        public var newestChangeWallMs: Int64
         /// Whether it counts as alive (no purge clock runs for it).
         public var alive: Bool
     }
@@ -176,6 +186,8 @@ public struct NodeStatus: Sendable {
     public var replication: Replication
     /// Client sessions.
     public var sessions: Sessions
+    /// Propagation delays of changes received, in milliseconds.
+    public var propagation: Histogram
 
     /// Writes the core's members of the status document into an object the
     /// caller opened (the shell adds its own after them). Keys, nesting and
@@ -238,6 +250,7 @@ extension NodeStatus.Link {
             w.member("state", state); w.member("slow", slow); w.member("held", kept)
             w.member("attempt", attempt); w.member("retry_at_ms", retryAtMs); w.member("last_heard_ms", lastHeardMs)
             w.member("messages_in", messagesIn); w.member("messages_out", messagesOut)
+            w.member("up_since_ms", upSinceMs)
         }
     }
 }
@@ -247,7 +260,7 @@ extension NodeStatus.Origin {
         w.object { w in
             w.member("name", name); w.member("generation", generation); w.member("version", version)
             w.member("records", records); w.member("tombstones", tombstones)
-            w.member("last_heard_ms", lastHeardMs); w.member("alive", alive)
+            w.member("last_heard_ms", lastHeardMs); w.member("newest_change_ms", newestChangeWallMs); w.member("alive", alive)
         }
     }
 }

@@ -1,0 +1,91 @@
+import RarangiWire
+
+/// What the shell counts of the HTTP side for `/metrics`: requests by
+/// route and status, the time each route's requests took to be answered,
+/// and connections timed out by reason. Plain values owned by the reactor
+/// thread: an increment is an add, no lock.
+struct HTTPMetrics {
+    /// The route label of a request.
+    enum RouteLabel: UInt8, CaseIterable {
+        case lookup, instance, register, deregister, services, deltas, hold, watch
+        case status, metrics, targets, ui, forget, peer, rejected
+
+        var name: String {
+            switch self {
+            case .lookup: return "lookup"
+            case .instance: return "instance"
+            case .register: return "register"
+            case .deregister: return "deregister"
+            case .services: return "services"
+            case .deltas: return "deltas"
+            case .hold: return "hold"
+            case .watch: return "watch"
+            case .status: return "status"
+            case .metrics: return "metrics"
+            case .targets: return "sd_prometheus"
+            case .ui: return "ui"
+            case .forget: return "forget"
+            case .peer: return "peer"
+            case .rejected: return "rejected"
+            }
+        }
+
+        init(_ routed: Result<Route, HTTPResponse>) {
+            guard case let .success(route) = routed else { self = .rejected; return }
+            switch route {
+            case let .catalogue(r):
+                switch r {
+                case .register: self = .register
+                case .lookup: self = .lookup
+                case .instance: self = .instance
+                case .deregister: self = .deregister
+                case .services: self = .services
+                case .deltas: self = .deltas
+                case .hold: self = .hold
+                case .watch: self = .watch
+                }
+            case .status: self = .status
+            case .forget: self = .forget
+            case .peerUpgrade: self = .peer
+            case .metrics: self = .metrics
+            case .targets: self = .targets
+            case .statusPage: self = .ui
+            }
+        }
+    }
+
+    /// Why a connection was closed by a timer.
+    enum Timeout: Int, CaseIterable {
+        /// A request not completed within --request-timeout (answered 408).
+        case request
+        /// A keep-alive connection idle for --idle-timeout.
+        case idle
+        /// A client that read none of its answers for --idle-timeout.
+        case notReading
+
+        var name: String { ["request", "idle", "not_reading"][rawValue] }
+    }
+
+    /// Answers by route and status code.
+    private(set) var answers: [UInt32: UInt64] = [:]
+    /// Time from a request's arrival to its answer being queued, per route, in µs.
+    private(set) var durations: [Histogram] = Array(repeating: Histogram(bounds: Histogram.microseconds),
+                                                     count: RouteLabel.allCases.count)
+    /// Connections closed by a timer, by reason.
+    private(set) var timeouts: [UInt64] = Array(repeating: 0, count: Timeout.allCases.count)
+
+    /// One answer: `status` for a request of `route` that took `micros`.
+    /// An answer to no parsed request (a malformed one, a 503 at the cap,
+    /// a 408) counts as `rejected` without a duration.
+    mutating func answered(_ route: RouteLabel, status: Int, micros: Int64?) {
+        answers[UInt32(route.rawValue) << 16 | UInt32(truncatingIfNeeded: status), default: 0] += 1
+        if let micros { durations[Int(route.rawValue)].observe(micros) }
+    }
+
+    mutating func timedOut(_ reason: Timeout) { timeouts[reason.rawValue] += 1 }
+
+    /// The answers as (route, status, count), sorted.
+    var answerCounts: [(route: RouteLabel, status: Int, count: UInt64)] {
+        answers.sorted { $0.key < $1.key }.map { (RouteLabel(rawValue: UInt8($0.key >> 16))!, Int($0.key & 0xFFFF), $0.value) }
+    }
+}
