@@ -405,6 +405,31 @@ if booted; then
     }
     check "a bad configuration fails the unit with status 2, no restart loop" no_restart_on_bad_config
     inside systemctl reset-failed rarangid@testing-a >/dev/null 2>&1
+    # Type=notify: a daemon whose only peer does not answer listens at once
+    # but is not ready until its catch-up wait ends; systemd shows it
+    # activating, with the daemon's STATUS= line, then active.
+    ready_only_after_notify() {
+        local port dead state status seen_activating=0
+        port=$(free_port) dead=$(free_port)
+        printf 'env: testing\nslot: b\nlisten: 127.0.0.1:%s\npeers: [127.0.0.1:%s]\n' "$port" "$dead" \
+            >"$sys/etc/rarangi/testing-b.yaml"
+        inside systemctl start --no-block rarangid@testing-b || return 1
+        for _ in $(seq 1 150); do
+            state=$(prop testing-b ActiveState)
+            if [ "$state" = activating ]; then
+                status=$(prop testing-b StatusText)
+                case $status in *"catching up"*) seen_activating=1 ;; esac
+            fi
+            [ "$state" = active ] && break
+            sleep 0.2
+        done
+        status=$(inside systemctl status --no-pager rarangid@testing-b | grep -E '^ +Status:')
+        echo "seen activating with 'catching up': $seen_activating; then $state; $status"
+        [ "$seen_activating" = 1 ] && [ "$state" = active ] && wait_port "$port" &&
+            case $status in *"links up 0/1"*) true ;; *) false ;; esac
+    }
+    check "Type=notify: activating (STATUS= catching up) until READY=1, then active with its STATUS= line" ready_only_after_notify
+    inside systemctl stop rarangid@testing-b >/dev/null 2>&1
 
     pids_before="$(main_pid development-a) $(main_pid development-b)"
     check "upgrade (apt-get install --reinstall) succeeds" \

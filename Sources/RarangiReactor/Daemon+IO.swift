@@ -158,7 +158,7 @@ extension Daemon {
         conn.framing = ReplyFraming(keepAlive: request.keepAlive && !conn.overflow, http11: request.isHTTP11,
                                     headOnly: request.method == .head)
         let routed = router.route(request)
-        conn.metricRoute = HTTPMetrics.RouteLabel(routed)
+        conn.metricRoute = HTTPMetrics.RouteLabel(routed, request)
         conn.handledAtMicros = Clock.monotonicMicros()
         if case let .success(route) = routed, let refusal = access.refusal(of: route, token: request.token) {
             send(refusal, on: conn)

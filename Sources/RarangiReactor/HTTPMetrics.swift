@@ -30,8 +30,11 @@ struct HTTPMetrics {
             }
         }
 
-        init(_ routed: Result<Route, HTTPResponse>) {
-            guard case let .success(route) = routed else { self = .rejected; return }
+        /// The route of `request`; one the router refused is labelled by
+        /// the route its path and method aim at (a 400 for a bad body is a
+        /// register's), or `rejected` when they aim at none.
+        init(_ routed: Result<Route, HTTPResponse>, _ request: HTTPRequest) {
+            guard case let .success(route) = routed else { self.init(refused: request); return }
             switch route {
             case let .catalogue(r):
                 switch r {
@@ -50,6 +53,31 @@ struct HTTPMetrics {
             case .metrics: self = .metrics
             case .targets: self = .targets
             case .statusPage: self = .ui
+            }
+        }
+
+        private init(refused r: HTTPRequest) {
+            let path = r.path
+            switch path {
+            case "/_status": self = .status; return
+            case "/metrics": self = .metrics; return
+            case "/_ui", "/_ui/": self = .ui; return
+            case "/_peer": self = .peer; return
+            case "/_deltas": self = .deltas; return
+            case "/": self = .services; return
+            default: break
+            }
+            if path.hasPrefix("/_sd/") { self = .targets; return }
+            if path.hasPrefix("/_members/") { self = .forget; return }
+            let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            guard let first = segments.first, !first.isEmpty, !first.hasPrefix("_") else { self = .rejected; return }
+            let query = Query(r.query)
+            switch (segments.count, r.method) {
+            case (1, .get), (1, .head): self = query.value("index") != nil ? .watch : .lookup
+            case (2, .get), (2, .head): self = .instance
+            case (2, .put): self = query.value("hold") != nil ? .hold : .register
+            case (2, .delete): self = .deregister
+            default: self = .rejected
             }
         }
     }

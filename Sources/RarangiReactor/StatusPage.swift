@@ -29,7 +29,7 @@ section { background:var(--card); border:1px solid var(--line); border-radius:8p
 table { border-collapse:collapse; width:100%; font-size:14px; }
 th, td { text-align:left; padding:4px 8px 4px 0; border-bottom:1px solid var(--line); white-space:nowrap; }
 th { color:var(--muted); font-weight:600; }
-td.num { text-align:right; font-variant-numeric:tabular-nums; }
+.num { text-align:right; font-variant-numeric:tabular-nums; }
 .svc { font-weight:600; padding-top:8px; }
 #error { color:var(--bad); padding:0 16px; }
 </style>
@@ -91,7 +91,7 @@ function render(st, targets) {
     }
   } else row(lt, [{ v: "no links", cls: "muted" }]);
   const ot = document.getElementById("origins"); ot.replaceChildren();
-  row(ot, ["origin", "records", "tombstones", "newest change", "alive"], true);
+  row(ot, ["origin", { v: "records", cls: "num" }, { v: "tombstones", cls: "num" }, "newest change", "alive"], true);
   for (const o of st.origins) {
     row(ot, [o.name, { v: o.records, cls: "num" }, { v: o.tombstones, cls: "num" },
              o.newest_change_ms ? age(st.now_wall_ms - o.newest_change_ms) + " ago" : "—", o.alive ? "yes" : "no"]);

@@ -26,7 +26,7 @@ final class DaemonProcess {
 
     /// `launcher` runs another program (e.g. a shell setting limits) whose
     /// arguments then hold the daemon's command line.
-    init(_ arguments: [String], listen: Bool = true, launcher: String? = nil,
+    init(_ arguments: [String], listen: Bool = true, launcher: String? = nil, environment: [String: String] = [:],
          file: StaticString = #filePath, line: UInt = #line) throws {
         var args = launcher != nil ? Array(arguments.dropFirst()) : arguments
         if launcher == nil, listen, !args.contains(where: { $0.hasPrefix("--listen") }) {
@@ -37,6 +37,9 @@ final class DaemonProcess {
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process.executableURL = launcher.map { URL(fileURLWithPath: $0) } ?? DaemonProcess.binary
         process.arguments = args
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardError = try FileHandle(forWritingTo: logURL)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
