@@ -102,7 +102,7 @@ final class ClientLibraryTests: XCTestCase {
         }
     }
 
-    func test_restartOfSlotA_heldRegistrationReappearsViaSlotB_within2s_andTheWatcherSeesBothTransitions() async throws {
+    func test_restartOfSlotA_heldRegistrationReappearsViaSlotB_within2s_andTheWatcherFollowsIt() async throws {
         let a = try DaemonProcess(["--env", "development", "--name", "a"])
         let b = try DaemonProcess(["--env", "development", "--name", "b", "--slot", "b"])
         defer { b.stop() }
@@ -127,10 +127,16 @@ final class ClientLibraryTests: XCTestCase {
         // knows it holds on slot b once it has read the stream's head.
         XCTAssertTrue(eventually(within: 2) { r.server?.port == b.port }, "the client does not report slot b: \(String(describing: r.server))")
         XCTAssertLessThan(Date().timeIntervalSince(stopped), 2)
-        XCTAssertTrue(eventually(within: 2) { seen.all.last?.ids == ["w1"] && seen.all.last?.server.port == b.port })
-        let transitions = seen.all.map(\.ids)
-        // Present (slot a) → gone → present again (slot b).
-        XCTAssertEqual(Array(transitions.suffix(3)), [["w1"], [], ["w1"]], "\(seen.all)")
+        // The watcher fails over to slot b too. Whether it sees the instance
+        // gone depends on which of the two clients reaches slot b first:
+        // present (slot a) → gone → present (slot b), or present throughout
+        // (a failover to an equal view yields nothing). The gone may come
+        // from slot a itself: stopping, it releases the holds it had.
+        func sinceRegistered() -> [[String]] { Array(seen.all.map(\.ids).drop { $0 != ["w1"] }) }
+        XCTAssertTrue(eventually(within: 2) {
+            seen.all.last?.ids == ["w1"] && (sinceRegistered().count == 1 || seen.all.last?.server.port == b.port)
+        }, "\(seen.all)")
+        XCTAssertTrue([[["w1"]], [["w1"], [], ["w1"]]].contains(sinceRegistered()), "\(seen.all)")
 
         // Slot a comes back empty; the registration stays on slot b.
         let a2 = try DaemonProcess(["--env", "development", "--name", "a", "--listen", "127.0.0.1:\(aPort)"])
@@ -138,6 +144,8 @@ final class ClientLibraryTests: XCTestCase {
         XCTAssertEqual(ids(b.port, "web"), ["w1"])
         await r.cancel()
         XCTAssertTrue(eventually(within: 1) { ids(b.port, "web").isEmpty })
+        // The watcher is on slot b: it sees the release there.
+        XCTAssertTrue(eventually(within: 2) { seen.all.last?.ids == [] && seen.all.last?.server.port == b.port }, "\(seen.all)")
     }
 
     func test_loneDaemonRestart_heldRegistrationReturns_afterAFirstRetryWithin1to2s() async throws {
