@@ -2,7 +2,7 @@
 # Fuzzes the codecs and the shell with libFuzzer (the Swift toolchain's
 # -sanitize=fuzzer, with the address sanitizer):
 #     scripts/fuzz.sh [SECONDS] [TARGET...]
-# SECONDS per target (default 60); targets: http json peer handshake shell
+# SECONDS per target (default 60); targets: http json peer handshake shell dns
 # (default all). Starts from the seed corpus in Fuzz/corpus/TARGET; new
 # inputs go to .build-fuzz/corpus/TARGET, never into the repository. A crash
 # is saved as .build-fuzz/crash-TARGET-* and fails the run: add it to
@@ -14,7 +14,7 @@ cd "$root"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(http json peer handshake shell)
+[ ${#targets[@]} -gt 0 ] || targets=(http json peer handshake shell dns)
 scratch=$root/.build-fuzz
 
 echo "fuzz: building rarangi-fuzz with -sanitize=fuzzer,address"

@@ -10,8 +10,55 @@ import RarangiWire
 /// reports as a crash and saves the input).
 enum Targets {
     static let all: [String: ([UInt8]) -> Void] = [
-        "http": http, "json": json, "peer": peer, "handshake": handshake, "shell": shell,
+        "http": http, "json": json, "peer": peer, "handshake": handshake, "shell": shell, "dns": dns,
     ]
+
+    /// A node holding instances of every kind DNS maps: IPv4, IPv6 and name
+    /// hosts, with and without ports, many of one service (truncation).
+    nonisolated(unsafe) static var dnsNode: Node = {
+        var node = Node(config: NodeConfig(environment: "testing", cluster: "eu", name: "fuzz", livenessSeconds: 3600))
+        var bodies = [("web", "w1", #"{"host":"10.0.0.1","port":80}"#), ("web", "w2", #"{"host":"fd00::2","port":81}"#),
+                      ("web", "w3", #"{"host":"web3.example.net","port":82}"#), ("db", "d1", #"{"host":"10.0.0.9"}"#),
+                      ("db", "d2", #"{"port":5432}"#)]
+        for i in 0..<80 { bodies.append(("many", "m\(i)", #"{"host":"10.1.\#(i / 250).\#(i % 250)","port":\#(1000 + i)}"#)) }
+        for (s, id, body) in bodies {
+            _ = node.handle(.request(ConnectionID(1), .register(service: s, id: id, body: Array(body.utf8), ttlSeconds: nil)),
+                            now: Instant(ms: 1000, wallMs: 1_800_000_000_000))
+        }
+        return node
+    }()
+
+    /// The DNS codec and answers: any message parses or fails cleanly; a
+    /// query's answer, at any size limit the first byte draws, keeps its
+    /// id, fits the limit (or is the header and question alone), and says
+    /// TC exactly when records were left out.
+    static func dns(_ data: [UInt8]) {
+        guard let first = data.first else { return }
+        let message = Array(data.dropFirst())
+        let answers = DNSAnswers(domain: "rarangi.", ttl: 0, selfAddress: [127, 0, 0, 1])
+        switch DNS.parseQuery(message) {
+        case let .failure(e):
+            if let id = e.id { precondition(DNS.error(id: id, rcode: .formErr).count == 12) }
+        case let .success(q):
+            let limit = 512 + Int(first) * 16
+            let answer = answers.answer(q, node: dnsNode, rotation: Int(first))
+            let full = DNS.encode(answer, to: q)
+            let out = DNS.encode(answer, to: q, limit: limit)
+            precondition(out.count >= 12 && out[0] == UInt8(q.id >> 8) && out[1] == UInt8(q.id & 0xFF), "the id is kept")
+            let truncated = out[2] & 0x02 != 0
+            precondition(truncated == (full.count > limit), "TC is set exactly when the whole did not fit")
+            precondition(!truncated || out.count <= limit, "a truncated answer fits its limit")
+            let count = Int(out[6]) << 8 | Int(out[7])
+            precondition(count <= answer.answers.count, "no more answers counted than there are")
+            precondition(truncated || count == answer.answers.count, "an answer that fit counts every record")
+        }
+        // The address parsers, on the same bytes as text.
+        let text = String(decoding: message.prefix(64), as: UTF8.self)
+        if let v4 = IPAddress.v4(text) { precondition(v4.count == 4) }
+        if let v6 = IPAddress.v6(text) { precondition(v6.count == 16) }
+        if let h = IPAddress.fromHex(text) { precondition(IPAddress.hex(h) == text.lowercased()) }
+        _ = JSONFields.members(of: message)
+    }
 
     /// Splits the input at points drawn from its first byte, so requests
     /// arrive across reads as they do on a socket.

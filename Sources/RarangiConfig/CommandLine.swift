@@ -163,6 +163,31 @@ public enum FlagParser {
             (config.tokenFile, config.tokens) = (path, tokens)
         }
         config.readTokenRequired = try checked("read-token-required") == "true"
+        if let raw = try checked("dns-listen") {
+            let dnsPort = WellKnown.dnsPort(environment: environment, slot: slot)!
+            let endpoint: Endpoint?
+            if let e = Endpoint(parsing: raw) {
+                // Port 0 picks a free one (tests); /_status shows which.
+                endpoint = Endpoint(host: e.host.isEmpty ? "0.0.0.0" : e.host, port: e.port)
+            } else if !raw.isEmpty, !raw.contains(":") || (raw.hasPrefix("[") && raw.hasSuffix("]")) {
+                endpoint = Endpoint(host: raw.hasPrefix("[") ? String(raw.dropFirst().dropLast()) : raw, port: dnsPort)
+            } else {
+                endpoint = nil
+            }
+            guard let endpoint else {
+                throw ConfigError("invalid --dns-listen '\(raw)': expected ADDR, ADDR:PORT or [IPV6]:PORT")
+            }
+            config.dnsListen = endpoint
+        }
+        let domain = try checked("dns-domain")!.lowercased()
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        let bare = labels.last == "" ? labels.dropLast() : labels[...]
+        guard !bare.isEmpty, bare.allSatisfy({ l in !l.isEmpty && l.utf8.count <= 63 && l.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") } }),
+              domain.utf8.count <= 200 else {
+            throw ConfigError("invalid --dns-domain '\(domain)': use dot-separated labels of letters, digits and '-', such as rarangi. or sd.example.net.")
+        }
+        config.dnsDomain = bare.joined(separator: ".") + "."
+        config.dnsTTLSeconds = try int("dns-ttl")
         if config.readTokenRequired, config.tokens == nil {
             throw ConfigError("--read-token-required needs --token-file: without tokens no read could be answered")
         }

@@ -52,6 +52,12 @@ public struct DaemonConfig: Sendable {
     public var tokens: AccessTokens?
     /// Whether reads need a token too.
     public var readTokenRequired = false
+    /// Where DNS is answered (UDP and TCP), nil when it is off.
+    public var dnsListen: Endpoint?
+    /// The DNS domain, lower case, with its trailing dot.
+    public var dnsDomain = "rarangi."
+    /// TTL of DNS answers, in seconds.
+    public var dnsTTLSeconds = 0
     /// Least severe level logged.
     public var logLevel: LogEvent.Level
     /// The configuration file read, if any.

@@ -11,6 +11,11 @@ public enum WellKnown {
         public let portA: Int
         /// The port of slot `b`.
         public let portB: Int
+
+        /// The DNS port (UDP and TCP) of slot `a`: two above its HTTP port.
+        public var dnsPortA: Int { portA + 2 }
+        /// The DNS port of slot `b`.
+        public var dnsPortB: Int { portB + 2 }
     }
 
     /// The table. Environments never share a port, so a daemon of one can
@@ -21,6 +26,12 @@ public enum WellKnown {
         Entry(environment: "testing", portA: 4730, portB: 4731),
         Entry(environment: "development", portA: 4740, portB: 4741),
     ]
+
+    /// The DNS port of `slot` of `environment` (`--dns-listen ADDR`), or
+    /// nil when either is unknown.
+    public static func dnsPort(environment: String, slot: String) -> Int? {
+        port(environment: environment, slot: slot).map { $0 + 2 }
+    }
 
     /// The names of the environments, in table order.
     public static var environments: [String] { table.map(\.environment) }

@@ -285,6 +285,7 @@ extension Daemon {
     func housekeeping() {
         notifyService()
         let t = now.ms
+        dns?.housekeeping(now: t)
         for conn in table.snapshot {
             switch conn.phase {
             case .http:

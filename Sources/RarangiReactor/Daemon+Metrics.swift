@@ -30,6 +30,11 @@ extension Daemon {
             if h.count > 0 { p.histogram("rarangi_http_request_duration_seconds", [("route", route.name)], h, perUnit: 1_000_000) }
         }
 
+        if let dns {
+            p.family("rarangi_dns_queries_total", .counter, "DNS queries answered, by transport and response code.")
+            for a in dns.answerCounts { p.sample("rarangi_dns_queries_total", [("transport", a.transport), ("rcode", a.rcode)], a.count) }
+        }
+
         // Catalogue
         let r = s.registrations
         counter(&p, "rarangi_registrations_total", "Registrations created at this daemon.", r.registered)

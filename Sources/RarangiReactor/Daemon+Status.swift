@@ -23,6 +23,16 @@ extension Daemon {
                     }
                 }
             }
+            if let dns {
+                w.member("dns") { w in
+                    w.object { w in
+                        w.member("port", dns.port)
+                        w.member("domain", options.dnsDomain)
+                        w.member("ttl", options.dnsTTLSeconds)
+                        w.member("answered") { w in w.object { w in for a in dns.answerCounts { w.member(a.transport + "_" + a.rcode.lowercased(), a.count) } } }
+                    }
+                }
+            }
             w.member("uptime_ms", now.ms - startedAt.ms)
             // The clocks the *_ms members are read on: monotonic, and wall (newest_change_ms).
             w.member("now_ms", now.ms)

@@ -28,10 +28,23 @@ public final class Daemon {
         public var requestTimeoutMs: Int64
         /// Reported in `Server` and status.
         public var version: String
+        /// Where DNS is answered (UDP and TCP), nil when it is off.
+        public var dnsHost: String?
+        /// Its port; 0 picks a free one (tests).
+        public var dnsPort = 0
+        /// The DNS domain (`rarangi.`).
+        public var dnsDomain = "rarangi."
+        /// TTL of DNS answers, in seconds.
+        public var dnsTTLSeconds = 0
 
         /// Creates options.
         public init(host: String, port: Int, maxConnections: Int, maxConnectionsPerAddress: Int? = nil, maxBodyBytes: Int,
-                    idleTimeoutMs: Int64, requestTimeoutMs: Int64, version: String) {
+                    idleTimeoutMs: Int64, requestTimeoutMs: Int64, version: String,
+                    dnsHost: String? = nil, dnsPort: Int = 0, dnsDomain: String = "rarangi.", dnsTTLSeconds: Int = 0) {
+            self.dnsHost = dnsHost
+            self.dnsPort = dnsPort
+            self.dnsDomain = dnsDomain
+            self.dnsTTLSeconds = dnsTTLSeconds
             self.host = host
             self.port = port
             self.maxConnections = maxConnections
@@ -117,6 +130,8 @@ public final class Daemon {
     var httpMetrics = HTTPMetrics()
     /// Tells systemd when the daemon is ready, and how it is (Type=notify).
     let notifier = ServiceNotifier()
+    /// The DNS server, when --dns-listen is given.
+    var dns: DNSServer?
 
     /// Binds the listening socket; throws a `SocketError` the caller prints.
     /// `resolvConf`: the resolver configuration peer names are looked up with.
@@ -156,6 +171,16 @@ public final class Daemon {
         for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&handled, sig) }
         sigprocmask(SIG_UNBLOCK, &handled, nil)
         setUpEvents()
+        if let dnsHost = options.dnsHost {
+            do {
+                dns = try DNSServer(DNSServer.Options(host: dnsHost, port: options.dnsPort, domain: options.dnsDomain,
+                                                      ttlSeconds: options.dnsTTLSeconds), daemon: self)
+            } catch {
+                close(listenFD)
+                throw error
+            }
+            dns?.start(base: base)
+        }
     }
 
     private func retainedSelfPointer() -> UnsafeMutableRawPointer {
@@ -207,6 +232,10 @@ public final class Daemon {
                                         ("name", node.config.name), ("version", options.version),
                                         ("cluster_keys", "\(keyring?.keys.count ?? 0)"),
                                         ("tokens", "\(access.tokens?.count ?? 0)")])
+        if let dns {
+            logger.log(.info, "dns_listening", [("address", options.dnsHost ?? ""), ("port", "\(dns.port)"),
+                                                 ("domain", options.dnsDomain), ("ttl", "\(options.dnsTTLSeconds)")])
+        }
         if keyring == nil { logNoClusterKey() }
         notifyService()
         while running {
@@ -261,6 +290,7 @@ public final class Daemon {
         } while !turn.resumed.isEmpty
         for conn in turn.toFree { free(conn) }
         turn.toFree.removeAll(keepingCapacity: true)
+        dns?.freeClosed()
         armDeadline()
         turnNow = nil
     }
@@ -409,6 +439,8 @@ public final class Daemon {
     }
 
     private func shutdown() {
+        dns?.stop()
+        dns = nil
         releaseHeldBeforeShutdown()
         for conn in table.inOrder { closeConnection(conn) }
         for conn in turn.toFree { free(conn) }

@@ -18,9 +18,25 @@ enum Socket {
     static let backlog: Int32 = 65535
 
     static func listen(host: String, port: Int, backlog: Int32 = Socket.backlog) throws -> Int32 {
+        let fd = try bind(host: host, port: port, type: Int32(SOCK_STREAM.rawValue))
+        if Glibc.listen(fd, backlog) != 0 {
+            let e = errno
+            close(fd)
+            throw SocketError(description: "cannot listen on \(host):\(port): \(errnoText(e))")
+        }
+        return fd
+    }
+
+    /// A non-blocking UDP socket bound to `host:port`.
+    static func datagram(host: String, port: Int) throws -> Int32 {
+        try bind(host: host, port: port, type: Int32(SOCK_DGRAM.rawValue))
+    }
+
+    /// A non-blocking socket of `type` bound to `host:port`.
+    private static func bind(host: String, port: Int, type: Int32) throws -> Int32 {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = type
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
         var result: UnsafeMutablePointer<addrinfo>?
         let rc = getaddrinfo(host.isEmpty ? nil : host, String(port), &hints, &result)
@@ -37,11 +53,6 @@ enum Socket {
             close(fd)
             let hint = e == EADDRINUSE ? " (another daemon already listens there; use --slot or --listen)" : ""
             throw SocketError(description: "cannot bind \(host):\(port): \(errnoText(e))\(hint)")
-        }
-        if Glibc.listen(fd, backlog) != 0 {
-            let e = errno
-            close(fd)
-            throw SocketError(description: "cannot listen on \(host):\(port): \(errnoText(e))")
         }
         return fd
     }

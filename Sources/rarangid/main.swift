@@ -50,7 +50,7 @@ do {
 }
 
 if command == .checkConfig {
-    print("configuration ok: env=\(config.environment) slot=\(config.slot) cluster=\(config.cluster) name=\(config.name) listen=\(config.listen) peers=\(config.peers.map(\.description).joined(separator: ",")) master=\(config.master) liveness=\(config.livenessSeconds) cluster_keys=\(config.keyring?.keys.count ?? 0) tokens=\(config.tokens?.count ?? 0) read_token_required=\(config.readTokenRequired)")
+    print("configuration ok: env=\(config.environment) slot=\(config.slot) cluster=\(config.cluster) name=\(config.name) listen=\(config.listen) peers=\(config.peers.map(\.description).joined(separator: ",")) master=\(config.master) liveness=\(config.livenessSeconds) cluster_keys=\(config.keyring?.keys.count ?? 0) tokens=\(config.tokens?.count ?? 0) read_token_required=\(config.readTokenRequired) dns=\(config.dnsListen.map { "\($0) domain=\(config.dnsDomain) ttl=\(config.dnsTTLSeconds)" } ?? "off")")
     exit(0)
 }
 
@@ -84,7 +84,9 @@ do {
                                 maxConnectionsPerAddress: config.maxConnectionsPerAddress, maxBodyBytes: config.maxBodyBytes,
                                 idleTimeoutMs: Int64(config.idleTimeoutSeconds) * 1000,
                                 requestTimeoutMs: Int64(config.requestTimeoutSeconds) * 1000,
-                                version: RarangiVersion.string),
+                                version: RarangiVersion.string,
+                                dnsHost: config.dnsListen?.host, dnsPort: config.dnsListen?.port ?? 0,
+                                dnsDomain: config.dnsDomain, dnsTTLSeconds: config.dnsTTLSeconds),
         logger: logger, resolvConf: config.resolvConf)
     daemon.keyring = config.keyring
     daemon.access = Daemon.Access(tokens: config.tokens, readTokenRequired: config.readTokenRequired)

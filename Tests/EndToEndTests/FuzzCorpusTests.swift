@@ -7,7 +7,7 @@ final class FuzzCorpusTests: XCTestCase {
     func test_everyCorpusInput_passesItsTarget() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let fuzz = DaemonProcess.productsDirectory.appendingPathComponent("rarangi-fuzz").path
-        for target in ["http", "json", "peer", "handshake", "shell"] {
+        for target in ["http", "json", "peer", "handshake", "shell", "dns"] {
             let dir = root.appendingPathComponent("Fuzz/corpus/\(target)").path
             let files = try FileManager.default.contentsOfDirectory(atPath: dir)
             XCTAssertFalse(files.isEmpty, "no seed corpus for \(target)")

@@ -1,0 +1,19 @@
+// swift-tools-version:6.0
+// The measurement behind the choice of /metrics writer: swift-prometheus
+// (a well-kept library) against the daemon's own PrometheusText, on the
+// daemon's workload. Run by bench/metrics.sh; not part of the daemon.
+import PackageDescription
+
+let package = Package(
+    name: "metrics-writer",
+    dependencies: [
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(path: "../.."),
+    ],
+    targets: [
+        .executableTarget(name: "metrics-writer", dependencies: [
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "RarangiCore", package: "RarangiRatonga"),
+        ]),
+    ]
+)
