@@ -8,7 +8,7 @@ what=${1:-run}
 packages=(libevent-dev pkg-config curl ca-certificates)
 case "$what" in
   run) ;;
-  test) packages+=(mandoc iproute2 iptables procps python3 faketime gcc libc6-dev coreutils prometheus chromium dnsutils python3-dnspython) ;;
+  test) packages+=(mandoc iproute2 iptables procps python3 faketime gcc libc6-dev coreutils prometheus chromium dnsutils python3-dnspython python3-consul) ;;
   bench) packages+=(mandoc iproute2 iptables procps wrk nginx python3 faketime gcc libc6-dev coreutils) ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac

@@ -86,6 +86,7 @@ public struct Catalogue {
         } else {
             entry = ServiceEntry(name: service)
             services[service] = entry
+            goneAt[service] = nil
         }
         if let slot = entry.instances[id] {
             let s = Int(slot)
@@ -177,8 +178,19 @@ public struct Catalogue {
         expiry.remove(slot)
         count -= 1
         markChanged(entry)
-        if entry.instances.isEmpty { services[entry.name] = nil }
+        if entry.instances.isEmpty {
+            services[entry.name] = nil
+            // Its index stays what it was at the removal, so an answer about
+            // the service (empty now) keeps one index until it changes again.
+            if goneAt.count >= Catalogue.goneLimit { goneAt.removeAll(keepingCapacity: true) }
+            goneAt[entry.name] = entry.index
+        }
     }
+
+    /// Services whose last instance went, with their index at that moment
+    /// (bounded: past the limit they are forgotten and read as never seen).
+    private var goneAt: [String: UInt64] = [:]
+    static let goneLimit = 65_536
 
     /// The earliest expiry deadline, if any registration exists.
     public var nextDeadline: Int64? { expiry.min?.deadline }
@@ -225,7 +237,8 @@ public struct Catalogue {
     }
 
     /// The index at the last change of `service` (0 when it never existed here).
-    public func serviceIndex(_ service: String) -> UInt64 { services[service]?.index ?? 0 }
+    /// A service that has none any more keeps the index of its removal.
+    public func serviceIndex(_ service: String) -> UInt64 { services[service]?.index ?? goneAt[service] ?? 0 }
 
     /// Every service with its number of live instances, sorted by name.
     public func serviceCounts() -> [(name: String, count: Int)] {

@@ -11,14 +11,15 @@ public enum Names {
     /// letters, digits, `-`, `_` and `.`; names starting with `_` are the API's.
     public static func serviceProblem(_ s: Substring) -> String? {
         if reservedServices.contains(s) {
-            return "the service name '\(s)' is reserved: GET /\(s) is the daemon's \(s == "metrics" ? "Prometheus metrics" : "own endpoint")"
+            return "the service name '\(s)' is reserved: GET /\(s) is the daemon's \(s == "metrics" ? "Prometheus metrics" : "Consul API")"
         }
         return problem(s, kind: "service name", max: maxServiceLength, extra: [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: ".")])
     }
 
     /// Names that are the daemon's own paths, so no service may take them:
-    /// `metrics` (Prometheus scrapes `GET /metrics`).
-    public static let reservedServices: Set<Substring> = ["metrics"]
+    /// `metrics` (Prometheus scrapes `GET /metrics`) and `v1` (the Consul
+    /// API's prefix: `GET /v1/agent/self` must not be an instance lookup).
+    public static let reservedServices: Set<Substring> = ["metrics", "v1"]
 
     /// Returns why `s` is not a valid instance id, or nil when it is.
     /// An id starts with a letter or digit and continues with letters,

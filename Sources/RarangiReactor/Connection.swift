@@ -60,6 +60,12 @@ final class Connection {
     /// its handling started (µs, monotonic).
     var metricRoute: HTTPMetrics.RouteLabel?
     var handledAtMicros: Int64 = 0
+    /// The request being answered is a Consul agent write: its answer is
+    /// reshaped as Consul's (200, no body).
+    var consulWrite = false
+    /// The token of the Consul request being handled (for checks made
+    /// after the instance is looked up).
+    var consulToken: String?
     /// When the request now being received started arriving.
     var requestStartedAt: Int64?
     /// Whether the last flush wrote anything.

@@ -39,6 +39,18 @@ extension Daemon {
             case .statusPage:
                 // The page is static; what it fetches carries the token.
                 return nil
+            case let .consul(c):
+                switch c {
+                case .agentSelf, .datacenters, .services:
+                    return readTokenRequired ? (.anyToken, false) : nil
+                case let .catalogService(s, _, _), let .healthService(s, _, _):
+                    return readTokenRequired ? (.service(s), false) : nil
+                case let .register(service, _, _, _):
+                    return (.service(service), true)
+                case .deregister, .checkPass:
+                    // The service is known once the id is looked up: checked then.
+                    return (.anyToken, true)
+                }
             case .peerUpgrade:
                 // Peer links are guarded by the cluster key, not by tokens.
                 return nil

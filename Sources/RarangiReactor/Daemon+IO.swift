@@ -160,7 +160,10 @@ extension Daemon {
         let routed = router.route(request)
         conn.metricRoute = HTTPMetrics.RouteLabel(routed, request)
         conn.handledAtMicros = Clock.monotonicMicros()
-        if case let .success(route) = routed, let refusal = access.refusal(of: route, token: request.token) {
+        // Consul's clients may send their token as ?token= (py-consul does).
+        var token = request.token
+        if token == nil, case .success(.consul) = routed { token = Query(request.query).value("token") }
+        if case let .success(route) = routed, let refusal = access.refusal(of: route, token: token) {
             send(refusal, on: conn)
             return .done
         }
@@ -174,6 +177,9 @@ extension Daemon {
         case let .success(.targets(services)):
             send(HTTPResponse(status: 200, body: PrometheusTargets.document(node.instances(of: services), stale: node.isStale),
                               headers: node.isStale ? [Node.staleHeader] : []), on: conn)
+        case let .success(.consul(consulRequest)):
+            conn.consulToken = token
+            consul(consulRequest, on: conn)
         case .success(.statusPage):
             send(HTTPResponse(status: 200, body: StatusPage.html, headers: [("Cache-Control", "no-cache")], contentType: .html), on: conn)
         case let .success(.peerUpgrade(sealed)):
@@ -258,6 +264,7 @@ extension Daemon {
         conn.writeArmed = false
         Glibc.close(conn.fd)
         table.remove(conn, link: link)
+        consulParked[conn.id] = nil
         turn.toFree.append(conn)
         if let link {
             if reportToCore { apply(.peerClosed(link)) }
@@ -286,6 +293,7 @@ extension Daemon {
         notifyService()
         let t = now.ms
         dns?.housekeeping(now: t)
+        expireParkedConsul(now: t)
         for conn in table.snapshot {
             switch conn.phase {
             case .http:

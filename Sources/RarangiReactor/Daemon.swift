@@ -132,6 +132,14 @@ public final class Daemon {
     let notifier = ServiceNotifier()
     /// The DNS server, when --dns-listen is given.
     var dns: DNSServer?
+    /// Consul blocking queries waiting here, by connection id.
+    var consulParked: [UInt64: ParkedConsul] = [:]
+    /// The catalogue index when they were last looked at.
+    var consulCheckedIndex: UInt64 = 0
+    /// X-Consul-Index of each answer.
+    var consulIndexes = ConsulIndexes()
+    /// The list of services, rendered once per catalogue index.
+    var consulServicesCache: (index: UInt64, body: [UInt8])?
 
     /// Binds the listening socket; throws a `SocketError` the caller prints.
     /// `resolvConf`: the resolver configuration peer names are looked up with.
@@ -278,6 +286,8 @@ public final class Daemon {
     func afterTurn() {
         repeat {
             resumeParsing()
+            // Consul queries parked here whose answer moved this turn.
+            answerParkedConsul()
             flushDirty()
             // Backlog changes seen while flushing reach the core now; what it
             // sends in answer is flushed in the same turn.
@@ -385,6 +395,11 @@ public final class Daemon {
     /// query lets the connection read requests again.
     func send(_ response: HTTPResponse, on conn: Connection) {
         guard conn.phase.awaitsReply else { return }
+        var response = response
+        if conn.consulWrite {
+            conn.consulWrite = false
+            response = consulShaped(response)
+        }
         encoder.encode(response, keepAlive: conn.framing.keepAlive, isHTTP11: conn.framing.http11,
                        headOnly: conn.framing.headOnly, into: &conn.output)
         countAnswer(response.status, on: conn)

@@ -8,7 +8,7 @@ struct HTTPMetrics {
     /// The route label of a request.
     enum RouteLabel: UInt8, CaseIterable {
         case lookup, instance, register, deregister, services, deltas, hold, watch
-        case status, metrics, targets, ui, forget, peer, rejected
+        case status, metrics, targets, ui, forget, peer, rejected, consul
 
         var name: String {
             switch self {
@@ -27,6 +27,7 @@ struct HTTPMetrics {
             case .forget: return "forget"
             case .peer: return "peer"
             case .rejected: return "rejected"
+            case .consul: return "consul"
             }
         }
 
@@ -53,6 +54,7 @@ struct HTTPMetrics {
             case .metrics: self = .metrics
             case .targets: self = .targets
             case .statusPage: self = .ui
+            case .consul: self = .consul
             }
         }
 
@@ -68,6 +70,7 @@ struct HTTPMetrics {
             default: break
             }
             if path.hasPrefix("/_sd/") { self = .targets; return }
+            if path.hasPrefix("/v1/") { self = .consul; return }
             if path.hasPrefix("/_members/") { self = .forget; return }
             let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
             guard let first = segments.first, !first.isEmpty, !first.hasPrefix("_") else { self = .rejected; return }

@@ -44,6 +44,8 @@ public enum Route: Sendable {
     case targets(services: [String]?)
     /// `GET /_ui`: the status page.
     case statusPage
+    /// `/v1/…`: the Consul API subset.
+    case consul(ConsulRequest)
 }
 
 /// Turns HTTP requests into routes, refusing bad input with a status and a
@@ -71,6 +73,13 @@ public struct Router: Sendable {
             return forgetRequest(request)
         }
         if let view = operatorView(request) { return view }
+        if request.path.hasPrefix("/v1/") {
+            if let declared = request.declaredEnvironment, declared != environment {
+                return .failure(.error(421, "wrong_environment",
+                                       "this daemon serves environment '\(environment)', the request declares '\(declared)'"))
+            }
+            return consulRequest(request).map(Route.consul)
+        }
         return catalogueRequest(request).map(Route.catalogue)
     }
 
@@ -226,16 +235,16 @@ public struct Router: Sendable {
         return .success(.forget(name: name))
     }
 
-    private func isRead(_ m: HTTPMethod) -> Bool { m == .get || m == .head }
+    func isRead(_ m: HTTPMethod) -> Bool { m == .get || m == .head }
 
-    private func methodNotAllowed(_ m: HTTPMethod, allow: String) -> HTTPResponse {
+    func methodNotAllowed(_ m: HTTPMethod, allow: String) -> HTTPResponse {
         .error(405, "method_not_allowed", "\(m.name) is not allowed here; allowed: \(allow)", headers: [("Allow", allow)])
     }
 }
 
 /// A parsed query string: `a&b=1&c=x`.
 public struct Query: Sendable {
-    private var items: [(String, String?)] = []
+    var items: [(String, String?)] = []
 
     /// Parses `raw` (the part after `?`); nil gives an empty query.
     public init(_ raw: String?) {

@@ -1,0 +1,173 @@
+import RarangiCore
+import RarangiWire
+
+/// The Consul API subset (MISSION B6) on the daemon's HTTP port. Reads are
+/// rendered from the node by `ConsulViews`; writes become the catalogue's
+/// own requests, whose answers are reshaped as Consul's. Blocking queries
+/// are parked here, in the shell: after every turn that changed the
+/// catalogue each parked query's answer is rendered again, and it is
+/// answered once its index moved (or its wait ran out).
+extension Daemon {
+    /// A Consul blocking query waiting for its answer to change.
+    struct ParkedConsul {
+        var conn: Connection
+        var request: ConsulRequest
+        var index: UInt64
+        var deadline: Int64
+        /// The service's catalogue index when last rendered (0: the list of
+        /// services, rendered at every change).
+        var serviceIndex: UInt64
+    }
+
+    /// X-Consul-Index per answer: the index moves when the answer's bytes
+    /// change and only then, and never goes back.
+    struct ConsulIndexes {
+        private var table: [String: (hash: Int, index: UInt64)] = [:]
+        private var last: UInt64 = 0
+
+        mutating func index(_ key: String, _ body: [UInt8], catalogueIndex: UInt64) -> UInt64 {
+            let hash = body.hashValue
+            if let known = table[key], known.hash == hash { return known.index }
+            if table.count >= 4096 { table.removeAll(keepingCapacity: true) }
+            last = max(last + 1, catalogueIndex, 1)
+            table[key] = (hash, last)
+            return last
+        }
+    }
+
+    func consul(_ request: ConsulRequest, on conn: Connection) {
+        switch request {
+        case .agentSelf:
+            sendConsul(ConsulViews.agentSelf(node, version: options.version), key: "agent/self", on: conn)
+        case .datacenters:
+            sendConsul(ConsulViews.datacenters(node), key: "catalog/datacenters", on: conn)
+        case .services(let blocking), .catalogService(_, _, let blocking), .healthService(_, _, let blocking):
+            let (key, body) = renderConsul(request)
+            let index = consulIndexes.index(key, body, catalogueIndex: node.catalogue.index)
+            if let blocking, blocking.index == index, blocking.waitMs > 0 {
+                // Consul's jitter: up to a sixteenth of the wait more, so
+                // watchers that started together do not return together.
+                let jitter = Int64.random(in: 0...max(0, blocking.waitMs / 16))
+                consulParked[conn.id] = ParkedConsul(conn: conn, request: request, index: index,
+                                                     deadline: now.ms + blocking.waitMs + jitter,
+                                                     serviceIndex: service(of: request).map { node.catalogue.serviceIndex($0) } ?? 0)
+                park(conn)
+                return
+            }
+            send(consulAnswer(body, index: index), on: conn)
+        case let .register(service, id, body, ttl):
+            conn.consulWrite = true
+            apply(.request(ConnectionID(conn.id), .register(service: service, id: id, body: body,
+                                                           ttlSeconds: ttl ?? node.config.maxTTLSeconds)))
+        case let .deregister(id):
+            guard let service = node.ownServices(withInstance: id).first else {
+                send(.error(404, "not_found", "no service with ID '\(id)' is registered at this daemon"), on: conn)
+                return
+            }
+            if let refusal = access.refusal(of: .catalogue(.deregister(service: service, id: id)), token: conn.consulToken) {
+                send(refusal, on: conn)
+                return
+            }
+            conn.consulWrite = true
+            apply(.request(ConnectionID(conn.id), .deregister(service: service, id: id)))
+        case let .checkPass(id):
+            guard let service = node.ownServices(withInstance: id).first,
+                  let body = node.catalogue.instance(service: service, id: id) else {
+                send(.error(404, "not_found", "no check of a service with ID '\(id)' is registered at this daemon"), on: conn)
+                return
+            }
+            guard case let .raw(t)? = JSONFields.members(of: body).first(where: { $0.name == "check_ttl" })?.value,
+                  let ttl = Int(String(decoding: t, as: UTF8.self)) else {
+                send(.error(400, "no_ttl_check", "the service '\(id)' was registered without a TTL check"), on: conn)
+                return
+            }
+            if let refusal = access.refusal(of: .catalogue(.register(service: service, id: id, body: body, ttlSeconds: ttl)),
+                                            token: conn.consulToken) {
+                send(refusal, on: conn)
+                return
+            }
+            conn.consulWrite = true
+            apply(.request(ConnectionID(conn.id), .register(service: service, id: id, body: body, ttlSeconds: ttl)))
+        }
+    }
+
+    private func service(of request: ConsulRequest) -> String? {
+        switch request {
+        case let .catalogService(s, _, _), let .healthService(s, _, _): return s
+        default: return nil
+        }
+    }
+
+    /// The key and body of a read's answer, as of now.
+    private func renderConsul(_ request: ConsulRequest) -> (String, [UInt8]) {
+        switch request {
+        case .services:
+            if let cached = consulServicesCache, cached.index == node.catalogue.index { return ("catalog/services", cached.body) }
+            let body = ConsulViews.services(node)
+            consulServicesCache = (node.catalogue.index, body)
+            return ("catalog/services", body)
+        case let .catalogService(s, f, _):
+            let key = "catalog/service/\(s)?\(f.tags.joined(separator: ","))&\(f.nodeMeta.map { "\($0.0):\($0.1)" }.joined(separator: ","))"
+            return (key, ConsulViews.catalogService(node, s, f, index: max(1, node.catalogue.serviceIndex(s))))
+        case let .healthService(s, f, _):
+            let key = "health/service/\(s)?\(f.tags.joined(separator: ","))&\(f.nodeMeta.map { "\($0.0):\($0.1)" }.joined(separator: ","))"
+            return (key, ConsulViews.health(node, s, f))
+        default:
+            return ("", [])
+        }
+    }
+
+    private func sendConsul(_ body: [UInt8], key: String, on conn: Connection) {
+        send(consulAnswer(body, index: consulIndexes.index(key, body, catalogueIndex: node.catalogue.index)), on: conn)
+    }
+
+    /// An answer with Consul's headers: its index, and this daemon's view
+    /// of the majority as the leader's (known while fresh; the last contact
+    /// is how long since a peer was heard, when stale).
+    private func consulAnswer(_ body: [UInt8], index: UInt64) -> HTTPResponse {
+        let stale = node.isStale
+        var lastContact: Int64 = 0
+        if stale {
+            let heard = node.statusSnapshot.links.map(\.lastHeardMs).max() ?? 0
+            lastContact = heard > 0 ? now.ms - heard : now.ms - startedAt.ms
+        }
+        var headers = [("X-Consul-Index", String(index)), ("X-Consul-KnownLeader", stale ? "false" : "true"),
+                       ("X-Consul-LastContact", String(lastContact))]
+        if stale { headers.append(Node.staleHeader) }
+        return HTTPResponse(status: 200, body: body, headers: headers)
+    }
+
+    /// Consul's agent endpoints answer a write with 200 and no body; an
+    /// error keeps our JSON body and its status.
+    func consulShaped(_ response: HTTPResponse) -> HTTPResponse {
+        guard response.status < 300 else { return response }
+        return HTTPResponse(status: 200, body: [], headers: [("X-Consul-Index", String(max(1, node.catalogue.index)))])
+    }
+
+    /// After a turn: answers the parked Consul queries whose answer moved.
+    func answerParkedConsul() {
+        guard !consulParked.isEmpty, node.catalogue.index != consulCheckedIndex else { return }
+        consulCheckedIndex = node.catalogue.index
+        for (id, p) in consulParked {
+            if let s = service(of: p.request) {
+                let si = node.catalogue.serviceIndex(s)
+                if si == p.serviceIndex { continue }
+                consulParked[id]?.serviceIndex = si
+            }
+            let (key, body) = renderConsul(p.request)
+            let index = consulIndexes.index(key, body, catalogueIndex: node.catalogue.index)
+            guard index != p.index else { continue }
+            consulParked[id] = nil
+            send(consulAnswer(body, index: index), on: p.conn)
+        }
+    }
+
+    /// From housekeeping: answers the parked Consul queries whose wait ran out.
+    func expireParkedConsul(now t: Int64) {
+        for (id, p) in consulParked where t >= p.deadline {
+            consulParked[id] = nil
+            let (key, body) = renderConsul(p.request)
+            send(consulAnswer(body, index: consulIndexes.index(key, body, catalogueIndex: node.catalogue.index)), on: p.conn)
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import XCTest
+
+/// The Consul API subset through a client nobody here wrote (py-consul,
+/// Debian's python3-consul) and through raw HTTP for the blocking-query
+/// rules Consul's watchers rely on.
+final class ConsulAPITests: XCTestCase {
+    var daemons: [DaemonProcess] = []
+    override func tearDown() {
+        for d in daemons { d.stop() }
+        daemons = []
+    }
+
+    func start(_ args: [String] = []) throws -> DaemonProcess {
+        let d = try DaemonProcess(["--env", "development", "--cluster", "eu", "--name", "n1"] + args)
+        daemons.append(d)
+        return d
+    }
+
+    func python(_ script: String, _ args: [String]) throws -> String {
+        let r = try runTool("/usr/bin/python3", ["-c", script] + args)
+        XCTAssertEqual(r.status, 0, r.err)
+        return r.out
+    }
+
+    func test_pyConsul_registersWithATTLCheck_discovers_blocks_andDeregisters_andOurAPISeesTheSame() throws {
+        let d = try start()
+        // Registered through our API: seen through Consul's.
+        XCTAssertEqual(try http("PUT", d.port, "/api/api-1", body: #"{"host":"10.9.0.1","port":9000,"tags":["blue"],"team":"core","weight":3}"#).status, 201)
+        let script = """
+        import consul, sys, threading, time
+        c = consul.Consul(host="127.0.0.1", port=int(sys.argv[1]))
+        me = c.agent.self()
+        print("self", me["Config"]["Datacenter"], me["Config"]["NodeName"])
+        print("dcs", c.catalog.datacenters())
+        i, nodes = c.health.service("api", passing=True)
+        s = nodes[0]["Service"]
+        print("api", s["ID"], s["Address"], s["Port"], s["Tags"], sorted(s["Meta"].items()), nodes[0]["Node"]["Node"], nodes[0]["Checks"][1]["Status"])
+        print("register", c.agent.service.register("web", service_id="web-1", address="10.0.0.1", port=8080, tags=["a", "b"], check=consul.Check.ttl("3s")))
+        print("pass", c.agent.check.ttl_pass("service:web-1"))
+        i, svcs = c.catalog.services()
+        print("services", sorted((k, sorted(v)) for k, v in svcs.items()), int(i) > 0)
+        i, nodes = c.health.service("web", tag="a")
+        print("web", [(n["Service"]["ID"], n["Service"]["Port"]) for n in nodes], int(i) > 0)
+        print("web tag c", c.health.service("web", tag="c")[1])
+        # A blocking query returns at the change, with a new index.
+        i, _ = c.health.service("web")
+        out = {}
+        def block():
+            t = time.time()
+            out["r"] = c.health.service("web", index=i, wait="10s")
+            out["t"] = time.time() - t
+        th = threading.Thread(target=block); th.start()
+        time.sleep(0.5)
+        c.agent.service.register("web", service_id="web-2", address="10.0.0.2", port=8081, check=consul.Check.ttl("30s"))
+        th.join()
+        print("blocked", round(out["t"], 1) < 2, int(out["r"][0]) != int(i), sorted(n["Service"]["ID"] for n in out["r"][1]))
+        # Passing the TTL check keeps web-1; web-1 lives while it passes.
+        for _ in range(4):
+            time.sleep(1); c.agent.check.ttl_pass("service:web-1")
+        print("alive", sorted(n["Service"]["ID"] for n in c.health.service("web")[1]))
+        print("deregister", c.agent.service.deregister("web-2"))
+        print("after", sorted(n["Service"]["ID"] for n in c.health.service("web")[1]))
+        """
+        let out = try python(script, ["\(d.port)"])
+        XCTAssertTrue(out.contains("self eu n1"), out)
+        XCTAssertTrue(out.contains("dcs ['eu']"), out)
+        XCTAssertTrue(out.contains("api api-1 10.9.0.1 9000 ['blue'] [('team', 'core')] n1 passing"), out)
+        XCTAssertTrue(out.contains("register True"), out)
+        XCTAssertTrue(out.contains("pass True"), out)
+        XCTAssertTrue(out.contains("services [('api', ['blue']), ('web', ['a', 'b'])] True"), out)
+        XCTAssertTrue(out.contains("web [('web-1', 8080)] True"), out)
+        XCTAssertTrue(out.contains("web tag c []"), out)
+        XCTAssertTrue(out.contains("blocked True True ['web-1', 'web-2']"), out)
+        XCTAssertTrue(out.contains("alive ['web-1', 'web-2']"), "a passing TTL check keeps the instance past its TTL: \(out)")
+        XCTAssertTrue(out.contains("deregister True"), out)
+        XCTAssertTrue(out.contains("after ['web-1']"), out)
+        // Registered through Consul's API: seen through ours.
+        let ours = try http("GET", d.port, "/web/web-1").json
+        XCTAssertEqual(ours["host"] as? String, "10.0.0.1")
+        XCTAssertEqual(ours["port"] as? Int, 8080)
+        XCTAssertEqual(ours["tags"] as? [String], ["a", "b"])
+        XCTAssertEqual(ours["check_ttl"] as? Int, 3)
+        // Its TTL check not passed: gone within the TTL and a second.
+        XCTAssertTrue(eventually(within: 5) { (try? http("GET", d.port, "/web/web-1").status) == 404 })
+    }
+
+    func test_consulIndex_neverZero_movesOnlyWithTheAnswer_andBlockingQueriesWaitOrReturnAtTheChange() throws {
+        let d = try start()
+        func get(_ path: String) throws -> (index: UInt64, body: String, headers: Response) {
+            let r = try http("GET", d.port, path)
+            XCTAssertEqual(r.status, 200, path)
+            return (UInt64(r.header("X-Consul-Index") ?? "") ?? 0, r.text.trimmingCharacters(in: .whitespacesAndNewlines), r)
+        }
+        // An unknown service: an empty answer whose index is not 0.
+        let empty = try get("/v1/health/service/web")
+        XCTAssertEqual(empty.body, "[]")
+        XCTAssertGreaterThan(empty.index, 0)
+        XCTAssertEqual(empty.headers.header("X-Consul-KnownLeader"), "true")
+        XCTAssertEqual(empty.headers.header("X-Consul-LastContact"), "0")
+        // Another service's change does not move web's index.
+        XCTAssertEqual(try http("PUT", d.port, "/db/d1", body: #"{"host":"10.0.0.9","port":5432}"#).status, 201)
+        XCTAssertEqual(try get("/v1/health/service/web").index, empty.index)
+        XCTAssertEqual(try http("PUT", d.port, "/web/w1", body: #"{"host":"10.0.0.1","port":80}"#).status, 201)
+        let one = try get("/v1/health/service/web")
+        XCTAssertGreaterThan(one.index, empty.index)
+        // A refresh that changes nothing changes no index.
+        XCTAssertEqual(try http("PUT", d.port, "/web/w1", body: #"{"host":"10.0.0.1","port":80}"#).status, 200)
+        XCTAssertEqual(try get("/v1/health/service/web").index, one.index)
+        // The list of services: a port change of web leaves it as it was.
+        let list = try get("/v1/catalog/services")
+        XCTAssertEqual(try http("PUT", d.port, "/web/w1", body: #"{"host":"10.0.0.1","port":81}"#).status, 200)
+        XCTAssertEqual(try get("/v1/catalog/services").index, list.index, "the list did not change, nor may its index")
+        let moved = try get("/v1/health/service/web")
+        XCTAssertGreaterThan(moved.index, one.index)
+
+        // A blocking query at the current index waits out its wait (1 s, plus at most 1/16)...
+        var started = Date()
+        let waited = try get("/v1/health/service/web?index=\(moved.index)&wait=1s")
+        let took = Date().timeIntervalSince(started)
+        XCTAssertGreaterThanOrEqual(took, 0.95)
+        XCTAssertLessThan(took, 1.6)
+        XCTAssertEqual(waited.index, moved.index)
+        // ...an old index returns at once...
+        started = Date()
+        _ = try get("/v1/health/service/web?index=\(one.index)&wait=5s")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 0.3)
+        // ...and one parked returns at the change, not before and not after.
+        let parked = try RawConnection(port: d.port, timeoutSeconds: 10)
+        try parked.send("GET /v1/health/service/web?index=\(moved.index)&wait=8s HTTP/1.1\r\nHost: x\r\n\r\n")
+        usleep(300_000)
+        XCTAssertEqual(try http("PUT", d.port, "/db/d2", body: #"{"host":"10.0.0.8"}"#).status, 201)  // another service
+        usleep(300_000)
+        started = Date()
+        XCTAssertEqual(try http("DELETE", d.port, "/web/w1").status, 200)
+        let woken = try parked.readResponse()
+        XCTAssertLessThan(Date().timeIntervalSince(started), 0.5)
+        XCTAssertEqual(woken.text.trimmingCharacters(in: .whitespacesAndNewlines), "[]")
+        let gone = UInt64(woken.header("X-Consul-Index") ?? "") ?? 0
+        XCTAssertGreaterThan(gone, moved.index)
+        // The empty answer keeps its index until web changes again.
+        XCTAssertEqual(try http("PUT", d.port, "/db/d3", body: #"{"host":"10.0.0.7"}"#).status, 201)
+        XCTAssertEqual(try get("/v1/health/service/web").index, gone)
+        // A wait beyond ten minutes is ten minutes; a malformed one is refused.
+        XCTAssertEqual(try http("GET", d.port, "/v1/health/service/web?index=1&wait=soon").status, 400)
+    }
+
+    func test_badInput_getsConsulsStatusCodes_andChangesNothing_andTokensApply() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rarangi-consul-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tokens = dir.appendingPathComponent("tokens")
+        try "s3cret-web-0123456789 web-*\ns3cret-all-0123456789 *\n".write(to: tokens, atomically: true, encoding: .utf8)
+        let d = try start(["--token-file", tokens.path])
+        func register(_ body: String, token: String? = "s3cret-all-0123456789") throws -> Response {
+            try http("PUT", d.port, "/v1/agent/service/register", body: body, headers: token.map { ["X-Consul-Token": $0] } ?? [:])
+        }
+        XCTAssertEqual(try register(#"{"ID":"x"}"#).status, 400)
+        XCTAssertEqual(try register(#"{"Name":"web","Port":70000}"#).status, 400)
+        XCTAssertEqual(try register(#"{"Name":"web","Check":{"HTTP":"http://x/","Interval":"10s"}}"#).json["error"] as? String, "unsupported_check")
+        XCTAssertEqual(try register(#"{"Name":"web","Meta":{"host":"evil"}}"#).json["error"] as? String, "invalid_meta")
+        XCTAssertEqual(try register(#"{"Name":"bad name"}"#).status, 400)
+        XCTAssertEqual(try register("{").status, 400)
+        XCTAssertEqual(try http("GET", d.port, "/").text.trimmingCharacters(in: .whitespacesAndNewlines), "{}", "nothing registered")
+        // Tokens: none → 401; one for web-* cannot register db; X-Consul-Token and ?token= both count.
+        XCTAssertEqual(try register(#"{"Name":"web-a","Address":"10.0.0.1","Port":1}"#, token: nil).status, 401)
+        XCTAssertEqual(try register(#"{"Name":"db","Address":"10.0.0.1","Port":1}"#, token: "s3cret-web-0123456789").status, 403)
+        XCTAssertEqual(try register(#"{"Name":"web-a","Address":"10.0.0.1","Port":1}"#, token: "s3cret-web-0123456789").status, 200)
+        XCTAssertEqual(try http("PUT", d.port, "/v1/agent/service/register?token=s3cret-web-0123456789", body: #"{"Name":"web-b","Port":2}"#).status, 200)
+        XCTAssertEqual(try http("PUT", d.port, "/v1/agent/service/deregister/web-a").status, 401)
+        XCTAssertEqual(try http("PUT", d.port, "/v1/agent/service/deregister/nosuch", headers: ["X-Consul-Token": "s3cret-all-0123456789"]).status, 404)
+        XCTAssertEqual(try http("PUT", d.port, "/v1/agent/service/deregister/web-a", headers: ["X-Consul-Token": "s3cret-web-0123456789"]).status, 200)
+        XCTAssertEqual(try http("GET", d.port, "/web-a").text.trimmingCharacters(in: .whitespacesAndNewlines), "{}")
+        // Methods and paths: GET on a write is 405, an unknown endpoint 404, a service named v1 refused.
+        XCTAssertEqual(try http("GET", d.port, "/v1/agent/service/register").status, 405)
+        XCTAssertEqual(try http("GET", d.port, "/v1/kv/anything").status, 404)
+        XCTAssertEqual(try http("PUT", d.port, "/v1/i1", body: #"{"host":"h"}"#, headers: ["X-Consul-Token": "s3cret-all-0123456789"]).status, 404)
+        XCTAssertEqual(try http("PUT", d.port, "/v1x/i1", body: #"{"host":"h"}"#, headers: ["X-Consul-Token": "s3cret-all-0123456789"]).status, 201)
+        XCTAssertTrue(d.process.isRunning)
+    }
+}
