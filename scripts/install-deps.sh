@@ -8,7 +8,7 @@ what=${1:-run}
 packages=(libevent-dev pkg-config curl ca-certificates)
 case "$what" in
   run) ;;
-  test) packages+=(mandoc iproute2 iptables procps python3 faketime gcc libc6-dev coreutils prometheus chromium dnsutils python3-dnspython python3-consul) ;;
+  test) packages+=(mandoc iproute2 iptables procps python3 faketime gcc libc6-dev coreutils prometheus chromium dnsutils python3-dnspython python3-consul python3-venv) ;;
   bench) packages+=(mandoc iproute2 iptables procps wrk nginx python3 faketime gcc libc6-dev coreutils) ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
@@ -22,4 +22,15 @@ if ((${#missing[@]})); then
   echo "installing: ${missing[*]}" >&2
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The tests also drive the Consul API with py-consul from PyPI (Debian ships
+# the older python-consul as python3-consul): a virtual environment of our
+# own under .build, made once.
+if [[ $what == test ]]; then
+  venv="$(cd "$(dirname "$0")/.." && pwd)/.build/venv-test"
+  if [[ ! -x $venv/bin/python ]] || ! "$venv/bin/python" -c 'import consul' 2>/dev/null; then
+    echo "installing: py-consul (PyPI) into .build/venv-test" >&2
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check py-consul
+  fi
 fi

@@ -263,7 +263,8 @@ public enum ConsulRegistration {
             if let ttl { w.member("check_ttl", ttl) }
         }
         if let failure { return .failure(failure) }
-        return .success(.register(service: name, id: id, body: w.document(pretty: false), ttlSeconds: ttl))
+        // Compact, no trailing newline: stored and relayed as every body is.
+        return .success(.register(service: name, id: id, body: w.bytes, ttlSeconds: ttl))
     }
 
     /// The objects of a compact JSON array.

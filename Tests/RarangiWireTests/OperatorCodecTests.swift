@@ -84,7 +84,8 @@ final class OperatorCodecTests: XCTestCase {
         XCTAssertEqual(service, "web")
         XCTAssertEqual(id, "w1")
         XCTAssertEqual(ttl, 15)
-        XCTAssertEqual(String(decoding: body, as: UTF8.self), #"{"host":"10.0.0.1","port":80,"tags":["a"],"zone":"z","check_ttl":15}"# + "\n")
+        XCTAssertEqual(String(decoding: body, as: UTF8.self), #"{"host":"10.0.0.1","port":80,"tags":["a"],"zone":"z","check_ttl":15}"#)
+        XCTAssertEqual(try JSON.parseObject(body).compact, body, "the body is stored compact, as peers require")
         for (bad, code) in [(#"{"ID":"x"}"#, "invalid_service"), (#"{"Name":"web","Port":-1}"#, "invalid_port"),
                             (#"{"Name":"web","Check":{"TCP":"h:1","Interval":"5s"}}"#, "unsupported_check"),
                             (#"{"Name":"web","Check":{"TTL":"2h"}}"#, "invalid_ttl"), (#"{"Name":"web","Tags":[1]}"#, "invalid_tags")] {
