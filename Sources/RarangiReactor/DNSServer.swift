@@ -59,15 +59,23 @@ final class DNSServer {
 
     init(_ options: Options, daemon: Daemon) throws {
         self.daemon = daemon
-        udpFD = try Socket.datagram(host: options.host, port: options.port)
-        let bound = Socket.boundPort(udpFD)
-        do {
-            tcpFD = try Socket.listen(host: options.host, port: bound, backlog: 1024)
-        } catch {
-            close(udpFD)
-            throw error
+        // Port 0 (tests) asks for a free UDP port, which TCP may have in use
+        // (a client connection's local port): then another is drawn.
+        var attempt = 0
+        while true {
+            let udp = try Socket.datagram(host: options.host, port: options.port)
+            let bound = Socket.boundPort(udp)
+            do {
+                tcpFD = try Socket.listen(host: options.host, port: bound, backlog: 1024)
+                udpFD = udp
+                port = bound
+                break
+            } catch {
+                close(udp)
+                attempt += 1
+                if options.port != 0 || attempt >= 32 { throw error }
+            }
         }
-        port = bound
         answers = DNSAnswers(domain: options.domain, ttl: UInt32(options.ttlSeconds),
                              selfAddress: DNSServer.address(daemon.node.config.advertiseHost) ?? DNSServer.address(options.host))
     }
