@@ -9,7 +9,7 @@ packages=(libevent-dev pkg-config curl ca-certificates)
 case "$what" in
   run) ;;
   test) packages+=(mandoc iproute2 iptables procps python3 faketime gcc libc6-dev coreutils prometheus chromium dnsutils python3-dnspython python3-consul python3-venv) ;;
-  bench) packages+=(mandoc iproute2 iptables procps wrk nginx python3 faketime gcc libc6-dev coreutils) ;;
+  bench) packages+=(mandoc iproute2 iptables procps wrk nginx python3 faketime gcc libc6-dev coreutils dnsperf dnsmasq-base dnsutils) ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
 missing=()
