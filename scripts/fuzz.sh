@@ -33,13 +33,13 @@ for t in "${targets[@]}"; do
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
         -artifact_prefix="$scratch/crash-$t-" >"$log" 2>&1 || rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
-    ft=$(grep -Eo 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
+    cov=$(grep -aEo 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
+    ft=$(grep -aEo 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
     result=ok
     if [ "$rc" != 0 ]; then
         result="CRASH (see $log)"
         failed=1
-        grep -E "ERROR|Fatal error|Test unit written" "$log" | head -5 | sed 's/^/    /'
+        grep -aE "ERROR|Fatal error|Test unit written" "$log" | head -5 | sed 's/^/    /'
     fi
     printf '%-10s %12s %8s %8s %s\n' "$t" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$result"
 done
