@@ -35,7 +35,7 @@ enum Targets {
     static func dns(_ data: [UInt8]) {
         guard let first = data.first else { return }
         let message = Array(data.dropFirst())
-        let answers = DNSAnswers(domain: "rarangi.", ttl: 0, selfAddress: [127, 0, 0, 1])
+        var answers = DNSAnswers(domain: "rarangi.", ttl: 0, selfAddress: [127, 0, 0, 1])
         switch DNS.parseQuery(message) {
         case let .failure(e):
             if let id = e.id { precondition(DNS.error(id: id, rcode: .formErr).count == 12) }

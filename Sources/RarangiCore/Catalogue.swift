@@ -248,6 +248,9 @@ public struct Catalogue {
     /// How many services have at least one instance.
     public var serviceCount: Int { services.count }
 
+    /// Whether `service` has an instance.
+    public func contains(service: String) -> Bool { services[service] != nil }
+
     /// Every service with an instance, sorted.
     public var serviceNames: [String] { services.keys.sorted() }
 

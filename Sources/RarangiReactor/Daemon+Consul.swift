@@ -22,15 +22,15 @@ extension Daemon {
     /// X-Consul-Index per answer: the index moves when the answer's bytes
     /// change and only then, and never goes back.
     struct ConsulIndexes {
-        private var table: [String: (hash: Int, index: UInt64)] = [:]
+        private var table: [String: (hash: Int, count: Int, index: UInt64)] = [:]
         private var last: UInt64 = 0
 
         mutating func index(_ key: String, _ body: [UInt8], catalogueIndex: UInt64) -> UInt64 {
             let hash = body.hashValue
-            if let known = table[key], known.hash == hash { return known.index }
+            if let known = table[key], known.hash == hash, known.count == body.count { return known.index }
             if table.count >= 4096 { table.removeAll(keepingCapacity: true) }
             last = max(last + 1, catalogueIndex, 1)
-            table[key] = (hash, last)
+            table[key] = (hash, body.count, last)
             return last
         }
     }
@@ -108,13 +108,25 @@ extension Daemon {
             return ("catalog/services", body)
         case let .catalogService(s, f, _):
             let key = "catalog/service/\(s)?\(f.tags.joined(separator: ","))&\(f.nodeMeta.map { "\($0.0):\($0.1)" }.joined(separator: ","))"
-            return (key, ConsulViews.catalogService(node, s, f, index: max(1, node.catalogue.serviceIndex(s))))
+            return (key, cachedConsul(key, s) { ConsulViews.catalogService(node, s, f, index: max(1, node.catalogue.serviceIndex(s))) })
         case let .healthService(s, f, _):
             let key = "health/service/\(s)?\(f.tags.joined(separator: ","))&\(f.nodeMeta.map { "\($0.0):\($0.1)" }.joined(separator: ","))"
-            return (key, ConsulViews.health(node, s, f))
+            return (key, cachedConsul(key, s) { ConsulViews.health(node, s, f) })
         default:
             return ("", [])
         }
+    }
+
+    /// A service's answer is rendered once per change of the service (and
+    /// of the daemon's cluster view, which names datacenters), then served
+    /// from here, as lookups are served from the catalogue's cache.
+    private func cachedConsul(_ key: String, _ service: String, _ render: () -> [UInt8]) -> [UInt8] {
+        let stamp = (node.catalogue.serviceIndex(service), node.graph.entries.count)
+        if let hit = consulAnswerCache[key], hit.serviceIndex == stamp.0, hit.members == stamp.1 { return hit.body }
+        let body = render()
+        if consulAnswerCache.count >= 4096 { consulAnswerCache.removeAll(keepingCapacity: true) }
+        consulAnswerCache[key] = (stamp.0, stamp.1, body)
+        return body
     }
 
     private func sendConsul(_ body: [UInt8], key: String, on conn: Connection) {

@@ -140,6 +140,8 @@ public final class Daemon {
     var consulIndexes = ConsulIndexes()
     /// The list of services, rendered once per catalogue index.
     var consulServicesCache: (index: UInt64, body: [UInt8])?
+    /// Answers about one service, rendered once per change of it.
+    var consulAnswerCache: [String: (serviceIndex: UInt64, members: Int, body: [UInt8])] = [:]
 
     /// Binds the listening socket; throws a `SocketError` the caller prints.
     /// `resolvConf`: the resolver configuration peer names are looked up with.

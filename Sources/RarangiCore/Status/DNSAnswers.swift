@@ -23,6 +23,15 @@ public struct DNSAnswers: Sendable {
     public var ttl: UInt32
     /// This daemon's address for `NAME.node.D`, when it has an IP literal one.
     public var selfAddress: [UInt8]?
+    /// A service's records (before rotation), built once per change of it.
+    private var cache: [String: (index: UInt64, instances: [Resolved])] = [:]
+
+    /// One instance as DNS sees it.
+    struct Resolved {
+        var ip: [UInt8]?
+        var host: String
+        var port: Int?
+    }
 
     public init(domain: String, ttl: UInt32, selfAddress: [UInt8]?) {
         self.domain = domain.lowercased().split(separator: ".").map(String.init)
@@ -31,7 +40,7 @@ public struct DNSAnswers: Sendable {
     }
 
     /// The answer to `q` from `node`; `rotation` turns the order of instances.
-    public func answer(_ q: DNS.Query, node: Node, rotation: Int) -> DNS.Answer {
+    public mutating func answer(_ q: DNS.Query, node: Node, rotation: Int) -> DNS.Answer {
         guard q.opcode == 0 else { return DNS.Answer(rcode: .notImp) }
         guard q.qclass == 1 || q.qclass == 255 else { return DNS.Answer(rcode: .refused) }
         let labels = q.labels
@@ -49,7 +58,7 @@ public struct DNSAnswers: Sendable {
         return answer
     }
 
-    private func resolve(_ local: [String], type: UInt16, node: Node, rotation: Int) -> DNS.Answer {
+    private mutating func resolve(_ local: [String], type: UInt16, node: Node, rotation: Int) -> DNS.Answer {
         let wantsA = type == DNS.RRType.a.rawValue || type == DNS.RRType.any.rawValue
         let wantsAAAA = type == DNS.RRType.aaaa.rawValue || type == DNS.RRType.any.rawValue
         let wantsSRV = type == DNS.RRType.srv.rawValue || type == DNS.RRType.any.rawValue
@@ -79,15 +88,18 @@ public struct DNSAnswers: Sendable {
         }
     }
 
-    private func service(_ service: String, name: [String], node: Node, rotation: Int,
-                         a: Bool, aaaa: Bool, srv: Bool) -> DNS.Answer {
-        // Services are matched without regard to case, as DNS names are.
-        let matched = node.catalogue.serviceNames.filter { $0.lowercased() == service }
-        let instances = node.instances(of: matched)
-        guard !instances.isEmpty else { return DNS.Answer(rcode: .nxDomain) }
-        var out = DNS.Answer(rcode: .noError)
-        let turned = rotation % instances.count
-        for i in instances[turned...] + instances[..<turned] {
+    /// The instances of `service` with a host, from the cache while the
+    /// service has not changed. Services are matched without regard to
+    /// case, as DNS names are: the exact name first, then any other case.
+    private mutating func resolved(_ service: String, node: Node) -> [Resolved] {
+        var names = [service]
+        if !node.catalogue.contains(service: service) {
+            names = node.catalogue.serviceNames.filter { $0.lowercased() == service }
+        }
+        let index = names.map { node.catalogue.serviceIndex($0) }.reduce(0, &+)
+        if names.count == 1, let hit = cache[names[0]], hit.index == index { return hit.instances }
+        var out: [Resolved] = []
+        for i in node.instances(of: names) {
             var host: String?
             var port: Int?
             for f in i.fields {
@@ -95,7 +107,29 @@ public struct DNSAnswers: Sendable {
                 if f.name == "port", case let .raw(p) = f.value { port = Int(String(decoding: p, as: UTF8.self)) }
             }
             guard let host else { continue }
-            let ip = IPAddress.v4(host) ?? IPAddress.v6(host)
+            out.append(Resolved(ip: IPAddress.v4(host) ?? IPAddress.v6(host), host: host, port: port))
+        }
+        if names.count == 1 {
+            if cache.count >= 16_384 { cache.removeAll(keepingCapacity: true) }
+            cache[names[0]] = (index, out)
+        }
+        return out
+    }
+
+    private mutating func service(_ service: String, name: [String], node: Node, rotation: Int,
+                                  a: Bool, aaaa: Bool, srv: Bool) -> DNS.Answer {
+        let instances = resolved(service, node: node)
+        guard !instances.isEmpty || node.catalogue.contains(service: service)
+                || node.catalogue.serviceNames.contains(where: { $0.lowercased() == service }) else {
+            return DNS.Answer(rcode: .nxDomain)
+        }
+        var out = DNS.Answer(rcode: .noError)
+        guard !instances.isEmpty else { return out }
+        let turned = rotation % instances.count
+        for i in instances[turned...] + instances[..<turned] {
+            let host = i.host
+            let port = i.port
+            let ip = i.ip
             if let ip { out.answers += addressRecords(name, ip, a: a, aaaa: aaaa) }
             if srv, let port, (1...65535).contains(port) {
                 let target: [String]
