@@ -22,15 +22,26 @@ extension Daemon {
     /// X-Consul-Index per answer: the index moves when the answer's bytes
     /// change and only then, and never goes back.
     struct ConsulIndexes {
-        private var table: [String: (hash: Int, count: Int, index: UInt64)] = [:]
+        /// The last body of each answer (kept, so that the same cached
+        /// buffer is recognised without hashing it again), its hash, its index.
+        private var table: [String: (body: [UInt8], hash: Int, index: UInt64)] = [:]
         private var last: UInt64 = 0
 
         mutating func index(_ key: String, _ body: [UInt8], catalogueIndex: UInt64) -> UInt64 {
-            let hash = body.hashValue
-            if let known = table[key], known.hash == hash, known.count == body.count { return known.index }
+            if let known = table[key] {
+                if known.body.count == body.count,
+                   known.body.withUnsafeBufferPointer({ k in body.withUnsafeBufferPointer { $0.baseAddress == k.baseAddress } }) {
+                    return known.index
+                }
+                let hash = body.hashValue
+                if known.hash == hash, known.body == body {
+                    table[key] = (body, hash, known.index)
+                    return known.index
+                }
+            }
             if table.count >= 4096 { table.removeAll(keepingCapacity: true) }
             last = max(last + 1, catalogueIndex, 1)
-            table[key] = (hash, body.count, last)
+            table[key] = (body, body.hashValue, last)
             return last
         }
     }
