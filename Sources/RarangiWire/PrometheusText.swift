@@ -38,7 +38,7 @@ public struct PrometheusText: Sendable {
     /// One sample with an integer value.
     public mutating func sample<T: BinaryInteger>(_ name: String, _ labels: [(String, String)] = [], _ value: T) {
         head(name, labels)
-        append(String(value))
+        if let v = Int(exactly: value) { appendInt(v, to: &bytes) } else { append(String(value)) }
         bytes.append(0x0A)
     }
 
@@ -54,15 +54,15 @@ public struct PrometheusText: Sendable {
     /// milliseconds recorded, seconds exposed); dividing keeps `le` exact.
     public mutating func histogram(_ name: String, _ labels: [(String, String)] = [], _ h: Histogram, perUnit: Double = 1) {
         var cumulative: UInt64 = 0
+        let bucket = name + "_bucket"
+        var withLe = labels + [("le", "")]
         for (i, bound) in h.bounds.enumerated() {
             cumulative += h.counts[i]
-            head(name + "_bucket", labels + [("le", PrometheusText.format(Double(bound) / perUnit))])
-            append(String(cumulative))
-            bytes.append(0x0A)
+            withLe[withLe.count - 1].1 = PrometheusText.format(Double(bound) / perUnit)
+            sample(bucket, withLe, cumulative)
         }
-        head(name + "_bucket", labels + [("le", "+Inf")])
-        append(String(h.count))
-        bytes.append(0x0A)
+        withLe[withLe.count - 1].1 = "+Inf"
+        sample(bucket, withLe, h.count)
         sample(name + "_sum", labels, Double(h.sum) / perUnit)
         sample(name + "_count", labels, h.count)
     }
@@ -74,13 +74,20 @@ public struct PrometheusText: Sendable {
             for (i, (k, v)) in labels.enumerated() {
                 if i > 0 { bytes.append(UInt8(ascii: ",")) }
                 append(k)
-                append("=\"")
-                for b in v.utf8 {
-                    switch b {
-                    case UInt8(ascii: "\\"): append("\\\\")
-                    case UInt8(ascii: "\""): append("\\\"")
-                    case 0x0A: append("\\n")
-                    default: bytes.append(b)
+                bytes.append(UInt8(ascii: "="))
+                bytes.append(UInt8(ascii: "\""))
+                let utf8 = v.utf8
+                // Most values need no escape: copied whole.
+                if utf8.withContiguousStorageIfAvailable({ p in !p.contains { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A } }) == true {
+                    bytes.append(contentsOf: utf8)
+                } else {
+                    for b in utf8 {
+                        switch b {
+                        case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+                        case 0x22: bytes.append(0x5C); bytes.append(0x22)
+                        case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
+                        default: bytes.append(b)
+                        }
                     }
                 }
                 bytes.append(UInt8(ascii: "\""))

@@ -34,18 +34,18 @@ let tLibrary = seconds {
 // 2. A scrape: the same families and series both ways.
 for i in 0..<links {
     for name in ["rarangi_peer_link_up", "rarangi_peer_link_backlog_bytes"] {
-        registry.makeGauge(name: name, labels: [("link", "out\(i)"), ("peer", "peer\(i)")]).set(Double(i))
+        registry.makeGauge(name: name, labels: [("link", "out\(i)"), ("peer", "peer\(i)")]).set(to: Double(i))
     }
     for name in ["rarangi_peer_link_frames_sent_total", "rarangi_peer_link_frames_received_total", "rarangi_peer_link_sent_bytes_total"] {
-        registry.makeCounter(name: name, labels: [("link", "out\(i)"), ("peer", "peer\(i)")]).increment(by: i)
+        registry.makeCounter(name: name, labels: [("link", "out\(i)"), ("peer", "peer\(i)")]).increment(by: Int64(i))
     }
 }
 for i in 0..<origins {
     for name in ["rarangi_origin_records", "rarangi_origin_tombstones", "rarangi_origin_newest_change_age_seconds"] {
-        registry.makeGauge(name: name, labels: [("origin", "daemon-\(i)")]).set(Double(i))
+        registry.makeGauge(name: name, labels: [("origin", "daemon-\(i)")]).set(to: Double(i))
     }
 }
-for i in 0..<40 { registry.makeGauge(name: "rarangi_gauge_\(i)").set(Double(i)) }
+for i in 0..<40 { registry.makeGauge(name: "rarangi_gauge_\(i)").set(to: Double(i)) }
 let hist = registry.makeDurationHistogram(name: "rarangi_http_request_duration_seconds", labels: [("route", "lookup")],
                                           buckets: Histogram.microseconds.map { .microseconds($0) })
 for i in 0..<1000 { hist.recordNanoseconds(Int64(i * 1000)) }
