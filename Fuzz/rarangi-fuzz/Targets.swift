@@ -46,11 +46,11 @@ enum Targets {
             let out = DNS.encode(answer, to: q, limit: limit)
             precondition(out.count >= 12 && out[0] == UInt8(q.id >> 8) && out[1] == UInt8(q.id & 0xFF), "the id is kept")
             let truncated = out[2] & 0x02 != 0
-            precondition(truncated == (full.count > limit), "TC is set exactly when the whole did not fit")
-            precondition(!truncated || out.count <= limit, "a truncated answer fits its limit")
+            precondition(!truncated || full.count > limit, "TC only when the whole did not fit")
+            precondition(out == full || out.count <= limit, "an answer cut down fits its limit")
             let count = Int(out[6]) << 8 | Int(out[7])
             precondition(count <= answer.answers.count, "no more answers counted than there are")
-            precondition(truncated || count == answer.answers.count, "an answer that fit counts every record")
+            precondition(truncated == (count < answer.answers.count), "TC exactly when answer records were left out")
         }
         // The address parsers, on the same bytes as text.
         let text = String(decoding: message.prefix(64), as: UTF8.self)

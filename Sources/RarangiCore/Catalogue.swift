@@ -248,6 +248,12 @@ public struct Catalogue {
     /// How many services have at least one instance.
     public var serviceCount: Int { services.count }
 
+    /// The services holding an instance `id`, with the origin shown for it
+    /// (a lookup per service, no copy of their instances).
+    public func services(withInstance id: String) -> [(service: String, origin: Int32)] {
+        services.values.compactMap { e in e.instances[id].flatMap { records[Int($0)] }.map { (e.name, $0.origin) } }
+    }
+
     /// Whether `service` has an instance.
     public func contains(service: String) -> Bool { services[service] != nil }
 

@@ -30,10 +30,14 @@ final class DNSServer {
         var writeEvent: OpaquePointer?
         var input: [UInt8] = []
         var output: [UInt8] = []
+        /// When it last completed a query (or connected): a client that
+        /// sends a byte at a time without finishing one is idle all along.
         var lastActivity: Int64
-        init(fd: Int32, now: Int64) {
+        let address: String
+        init(fd: Int32, now: Int64, address: String) {
             self.fd = fd
             lastActivity = now
+            self.address = address
         }
     }
 
@@ -50,8 +54,12 @@ final class DNSServer {
     /// Queries answered, by transport and response code, for /metrics.
     private(set) var answered: [String: Int] = [:]
 
-    /// At most this many TCP clients at once; more are closed at accept.
+    /// At most this many TCP clients at once, and from one address; more
+    /// are closed at accept.
     static let maxStreams = 512
+    static let maxStreamsPerAddress = 32
+    /// Answers queued for one TCP client past which it is cut.
+    static let maxStreamOutput = 1 << 20
     /// A TCP client idle this long is closed.
     static let idleMs: Int64 = 10_000
     /// Datagrams read per wake-up, so a flood cannot starve the HTTP side.
@@ -166,8 +174,13 @@ final class DNSServer {
         while true {
             let fd = rarangi_accept(tcpFD)
             guard fd >= 0 else { return }
-            guard streams.count < DNSServer.maxStreams else { close(fd); continue }
-            let s = Stream(fd: fd, now: daemon.now.ms)
+            let address = Socket.peerHost(fd)
+            guard streams.count < DNSServer.maxStreams,
+                  streams.values.lazy.filter({ $0.address == address }).count < DNSServer.maxStreamsPerAddress else {
+                close(fd)
+                continue
+            }
+            let s = Stream(fd: fd, now: daemon.now.ms, address: address)
             s.server = self
             // The streams table holds the one reference; the events borrow it.
             let ctx = Unmanaged.passUnretained(s).toOpaque()
@@ -191,7 +204,6 @@ final class DNSServer {
             return
         }
         guard n > 0 else { return }
-        s.lastActivity = daemon.now.ms
         s.input.append(contentsOf: buffer[..<n])
         while s.input.count >= 2 {
             let length = Int(s.input[0]) << 8 | Int(s.input[1])
@@ -202,9 +214,18 @@ final class DNSServer {
                 closeStream(s)
                 return
             }
+            s.lastActivity = daemon.now.ms
             s.output.append(UInt8(reply.count >> 8))
             s.output.append(UInt8(reply.count & 0xFF))
             s.output.append(contentsOf: reply)
+            // Written as they pile up; a client that queues answers without
+            // reading them is cut here, before the rest of what it sent is
+            // answered.
+            if s.output.count > 64 << 10 {
+                flush(s)
+                guard streams[s.fd] === s else { return }
+            }
+            if s.output.count > DNSServer.maxStreamOutput { closeStream(s); return }
         }
         if s.input.count > 2 + 65535 { closeStream(s); return }
         flush(s)
@@ -220,8 +241,7 @@ final class DNSServer {
             }
             if n > 0 { s.output.removeFirst(n) }
         }
-        // Answers queued behind an unread client: it is cut at 1 MiB.
-        if s.output.count > 1 << 20 { closeStream(s); return }
+        if s.output.count > DNSServer.maxStreamOutput { closeStream(s); return }
         if s.output.isEmpty { event_del(s.writeEvent) } else { event_add(s.writeEvent, nil) }
     }
 

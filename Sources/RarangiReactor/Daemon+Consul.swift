@@ -12,6 +12,7 @@ extension Daemon {
     struct ParkedConsul {
         var conn: Connection
         var request: ConsulRequest
+        var key: String
         var index: UInt64
         var deadline: Int64
         /// The service's catalogue index when last rendered (0: the list of
@@ -39,10 +40,26 @@ extension Daemon {
                     return known.index
                 }
             }
-            if table.count >= 4096 { table.removeAll(keepingCapacity: true) }
+            if table.count >= ConsulIndexes.limit { evict() }
             last = max(last + 1, catalogueIndex, 1)
             table[key] = (body, body.hashValue, last)
             return last
+        }
+
+        /// Keys of parked queries, never evicted while they wait.
+        var pinned: Set<String> = []
+        static let limit = 65_536
+
+        /// Past the limit a quarter of the keys that no query waits on are
+        /// forgotten (one seen again gets a new index, once). Bounded so
+        /// that many distinct filters cannot grow the daemon.
+        private mutating func evict() {
+            var dropped = 0
+            for key in table.keys where !pinned.contains(key) {
+                table[key] = nil
+                dropped += 1
+                if dropped >= ConsulIndexes.limit / 4 { break }
+            }
         }
     }
 
@@ -59,7 +76,8 @@ extension Daemon {
                 // Consul's jitter: up to a sixteenth of the wait more, so
                 // watchers that started together do not return together.
                 let jitter = Int64.random(in: 0...max(0, blocking.waitMs / 16))
-                consulParked[conn.id] = ParkedConsul(conn: conn, request: request, index: index,
+                consulIndexes.pinned.insert(key)
+                consulParked[conn.id] = ParkedConsul(conn: conn, request: request, key: key, index: index,
                                                      deadline: now.ms + blocking.waitMs + jitter,
                                                      serviceIndex: service(of: request).map { node.catalogue.serviceIndex($0) } ?? 0)
                 park(conn)
@@ -67,6 +85,16 @@ extension Daemon {
             }
             send(consulAnswer(body, index: index), on: conn)
         case let .register(service, id, body, ttl):
+            // An agent's service IDs are unique: the same ID under another
+            // name replaces that registration, as Consul's agent does (the
+            // removal answers no one: connection 0 is never a client's).
+            for other in node.ownServices(withInstance: id) where other != service {
+                if let refusal = access.refusal(of: .catalogue(.deregister(service: other, id: id)), token: conn.consulToken) {
+                    send(refusal, on: conn)
+                    return
+                }
+                apply(.request(ConnectionID(0), .deregister(service: other, id: id)))
+            }
             conn.consulWrite = true
             apply(.request(ConnectionID(conn.id), .register(service: service, id: id, body: body,
                                                            ttlSeconds: ttl ?? node.config.maxTTLSeconds)))
@@ -81,15 +109,26 @@ extension Daemon {
             }
             conn.consulWrite = true
             apply(.request(ConnectionID(conn.id), .deregister(service: service, id: id)))
-        case let .checkPass(id):
-            guard let service = node.ownServices(withInstance: id).first,
+        case let .checkPass(check):
+            // `service:ID`, or `service:ID:N` for one of several checks; an
+            // ID may itself hold ':', so the whole of it is tried first.
+            var candidates = [check]
+            if let colon = check.lastIndex(of: ":"), check[check.index(after: colon)...].allSatisfy(\.isNumber),
+               colon != check.startIndex, check.index(after: colon) != check.endIndex {
+                candidates.append(String(check[..<colon]))
+            }
+            guard let id = candidates.first(where: { !node.ownServices(withInstance: $0).isEmpty }),
+                  let service = node.ownServices(withInstance: id).first,
                   let body = node.catalogue.instance(service: service, id: id) else {
-                send(.error(404, "not_found", "no check of a service with ID '\(id)' is registered at this daemon"), on: conn)
+                send(.error(404, "not_found", "no check 'service:\(check)' of a service registered at this daemon"), on: conn)
                 return
             }
+            // The TTL kept in the body was bounded when it was registered
+            // through Consul's API; one written through ours is checked here.
             guard case let .raw(t)? = JSONFields.members(of: body).first(where: { $0.name == "check_ttl" })?.value,
-                  let ttl = Int(String(decoding: t, as: UTF8.self)) else {
-                send(.error(400, "no_ttl_check", "the service '\(id)' was registered without a TTL check"), on: conn)
+                  let ttl = Int(String(decoding: t, as: UTF8.self)), (1...node.config.maxTTLSeconds).contains(ttl) else {
+                send(.error(400, "no_ttl_check",
+                            "the service '\(id)' has no TTL check of 1 to \(node.config.maxTTLSeconds) seconds (check_ttl)"), on: conn)
                 return
             }
             if let refusal = access.refusal(of: .catalogue(.register(service: service, id: id, body: body, ttlSeconds: ttl)),
@@ -118,14 +157,26 @@ extension Daemon {
             consulServicesCache = (node.catalogue.index, body)
             return ("catalog/services", body)
         case let .catalogService(s, f, _):
-            let key = "catalog/service/\(s)?\(f.tags.joined(separator: ","))&\(f.nodeMeta.map { "\($0.0):\($0.1)" }.joined(separator: ","))"
+            let key = consulKey("catalog/service", s, f)
             return (key, cachedConsul(key, s) { ConsulViews.catalogService(node, s, f, index: max(1, node.catalogue.serviceIndex(s))) })
         case let .healthService(s, f, _):
-            let key = "health/service/\(s)?\(f.tags.joined(separator: ","))&\(f.nodeMeta.map { "\($0.0):\($0.1)" }.joined(separator: ","))"
+            let key = consulKey("health/service", s, f)
             return (key, cachedConsul(key, s) { ConsulViews.health(node, s, f) })
         default:
             return ("", [])
         }
+    }
+
+    /// One key per distinct query: the filters as JSON, so no two differ
+    /// only by where a separator falls.
+    private func consulKey(_ endpoint: String, _ service: String, _ f: ConsulRequest.Filter) -> String {
+        var w = JSONWriter()
+        w.array { w in
+            w.value(endpoint); w.value(service)
+            w.array(f.tags) { w, t in w.value(t) }
+            w.array(f.nodeMeta) { w, kv in w.array { w in w.value(kv.0); w.value(kv.1) } }
+        }
+        return String(decoding: w.bytes, as: UTF8.self)
     }
 
     /// A service's answer is rendered once per change of the service (and
@@ -167,6 +218,12 @@ extension Daemon {
         return HTTPResponse(status: 200, body: [], headers: [("X-Consul-Index", String(max(1, node.catalogue.index)))])
     }
 
+    /// Forgets a parked query; its key is no longer pinned unless another waits on it.
+    func unparkConsul(_ id: UInt64) {
+        guard let p = consulParked.removeValue(forKey: id) else { return }
+        if !consulParked.values.contains(where: { $0.key == p.key }) { consulIndexes.pinned.remove(p.key) }
+    }
+
     /// After a turn: answers the parked Consul queries whose answer moved.
     func answerParkedConsul() {
         guard !consulParked.isEmpty, node.catalogue.index != consulCheckedIndex else { return }
@@ -180,7 +237,7 @@ extension Daemon {
             let (key, body) = renderConsul(p.request)
             let index = consulIndexes.index(key, body, catalogueIndex: node.catalogue.index)
             guard index != p.index else { continue }
-            consulParked[id] = nil
+            unparkConsul(id)
             send(consulAnswer(body, index: index), on: p.conn)
         }
     }
@@ -188,7 +245,7 @@ extension Daemon {
     /// From housekeeping: answers the parked Consul queries whose wait ran out.
     func expireParkedConsul(now t: Int64) {
         for (id, p) in consulParked where t >= p.deadline {
-            consulParked[id] = nil
+            unparkConsul(id)
             let (key, body) = renderConsul(p.request)
             send(consulAnswer(body, index: consulIndexes.index(key, body, catalogueIndex: node.catalogue.index)), on: p.conn)
         }

@@ -264,7 +264,7 @@ extension Daemon {
         conn.writeArmed = false
         Glibc.close(conn.fd)
         table.remove(conn, link: link)
-        consulParked[conn.id] = nil
+        unparkConsul(conn.id)
         turn.toFree.append(conn)
         if let link {
             if reportToCore { apply(.peerClosed(link)) }

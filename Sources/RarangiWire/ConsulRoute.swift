@@ -95,9 +95,11 @@ extension Router {
                                                "a TTL check here is passing or expired: update it with {\"Status\":\"passing\"}"))
                     }
                 }
+                // `service:ID` or `service:ID:N`: which instance is decided
+                // where the IDs are known (an ID may itself hold ':').
                 let check = parts[3]
                 let id = check.hasPrefix("service:") ? String(check.dropFirst(8)) : check
-                return instanceID(id.split(separator: ":").first.map(String.init) ?? id).map { .checkPass(id: $0) }
+                return instanceID(id).map { .checkPass(id: $0) }
             }
         default:
             return .failure(.error(404, "not_found", "no such endpoint of the Consul API subset: \(request.path)"))
@@ -229,6 +231,8 @@ public enum ConsulRegistration {
                 guard case let .raw(r) = m, r.first == UInt8(ascii: "{") else {
                     failure = .error(400, "invalid_meta", "Meta must be an object of strings"); return
                 }
+                // A key given twice keeps its last value, as Consul's decoder does.
+                var pairs: [(String, String)] = []
                 for pair in JSONFields.members(of: r) {
                     guard case let .string(v) = pair.value else {
                         failure = .error(400, "invalid_meta", "Meta values must be strings (\(pair.name))"); return
@@ -236,8 +240,9 @@ public enum ConsulRegistration {
                     guard !ConsulRegistration.reserved.contains(pair.name) else {
                         failure = .error(400, "invalid_meta", "Meta key '\(pair.name)' is reserved here: host, port, tags and check_ttl are the registration's own"); return
                     }
-                    w.member(pair.name, v)
+                    if let at = pairs.firstIndex(where: { $0.0 == pair.name }) { pairs[at].1 = v } else { pairs.append((pair.name, v)) }
                 }
+                for (k, v) in pairs { w.member(k, v) }
             }
             var checks: [[UInt8]] = []
             if let c = fields["check"], case let .raw(r) = c, r.first == UInt8(ascii: "{") { checks.append(r) }

@@ -53,7 +53,9 @@ public enum DNS {
         guard b.count >= 12 else { return .failure(ParseError(id: nil, reason: "shorter than a header")) }
         let id = UInt16(b[0]) << 8 | UInt16(b[1])
         func fail(_ r: String) -> Result<Query, ParseError> { .failure(ParseError(id: id, reason: r)) }
-        if b[2] & 0x80 != 0 { return fail("a response, not a query") }
+        // A response is never answered (RFC 1035): answering one would let a
+        // forged source make two servers answer each other for ever.
+        if b[2] & 0x80 != 0 { return .failure(ParseError(id: nil, reason: "a response, not a query")) }
         let opcode = (b[2] >> 3) & 0x0F
         let rd = b[2] & 0x01 != 0
         let qd = Int(b[4]) << 8 | Int(b[5])
@@ -151,6 +153,16 @@ public enum DNS {
         for r in answer.additional { w.record(r) }
         if query.ednsSize != nil { w.opt() }
         if w.out.count <= limit { return w.out }
+        // Without the additional records (addresses of SRV targets, the
+        // stale TXT): no TC, since what was asked is all there (RFC 2181 §9).
+        var lean = Writer(query: query)
+        lean.header(rcode: answer.rcode, truncated: false, counts: (answer.answers.count, answer.authority.count,
+                                                                    query.ednsSize != nil ? 1 : 0))
+        lean.question()
+        for r in answer.answers { lean.record(r) }
+        for r in answer.authority { lean.record(r) }
+        if query.ednsSize != nil { lean.opt() }
+        if lean.out.count <= limit { return lean.out }
         // Truncate: whole answer records while they fit (the OPT record too).
         var t = Writer(query: query)
         t.header(rcode: answer.rcode, truncated: true, counts: (0, 0, 0))
@@ -169,6 +181,18 @@ public enum DNS {
         return t.out
     }
 
+    /// Whether `labels` make a name DNS can carry: 1 to 63 bytes a label,
+    /// at most 255 bytes in all on the wire.
+    public static func isValidName(_ labels: [String]) -> Bool {
+        var length = 1
+        for l in labels {
+            let n = l.utf8.count
+            guard n >= 1, n <= 63 else { return false }
+            length += n + 1
+        }
+        return length <= 255
+    }
+
     /// A FORMERR (or other code) for a message that could not be parsed:
     /// the header alone, with the id when there was one.
     public static func error(id: UInt16, rcode: RCode) -> [UInt8] {
@@ -178,8 +202,10 @@ public enum DNS {
     struct Writer {
         var out: [UInt8] = []
         let query: Query
-        /// Offsets of names written, by their dotted suffix, for compression.
-        var offsets: [String: Int] = [:]
+        /// Offsets of names written, by their labels (lower case) from each
+        /// label on, for compression; labels, not a dotted string, so a
+        /// label holding a dot is not taken for two.
+        var offsets: [[String]: Int] = [:]
 
         init(query: Query) {
             self.query = query
@@ -205,7 +231,7 @@ public enum DNS {
             // The question's name is at 12: record its suffixes for compression.
             var offset = 12
             for k in query.labels.indices {
-                offsets[query.labels[k...].joined(separator: ".")] = offset
+                offsets[Array(query.labels[k...])] = offset
                 offset += 1 + query.labels[k].utf8.count
             }
             out.append(contentsOf: query.questionBytes)
@@ -216,7 +242,7 @@ public enum DNS {
 
         mutating func name(_ labels: [String]) {
             for k in labels.indices {
-                let suffix = labels[k...].map { $0.lowercased() }.joined(separator: ".")
+                let suffix = labels[k...].map { $0.lowercased() }
                 if let at = offsets[suffix] {
                     u16(0xC000 | at)
                     return

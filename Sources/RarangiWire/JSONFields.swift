@@ -78,6 +78,11 @@ public enum JSONFields {
         var pendingHigh: UInt32?
         while i < b.count {
             let c = b[i]
+            // A high surrogate not followed by a low one stands for U+FFFD.
+            if pendingHigh != nil, !(c == UInt8(ascii: "\\") && i + 1 < b.count && b[i + 1] == UInt8(ascii: "u")) {
+                bytes += [0xEF, 0xBF, 0xBD]
+                pendingHigh = nil
+            }
             if c == UInt8(ascii: "\"") { return (String(decoding: bytes, as: UTF8.self), i + 1) }
             if c != UInt8(ascii: "\\") { bytes.append(c); i += 1; continue }
             guard i + 1 < b.count else { return nil }
@@ -95,6 +100,7 @@ public enum JSONFields {
                 i += 4
                 var scalar: Unicode.Scalar?
                 if (0xD800...0xDBFF).contains(unit) {
+                    if pendingHigh != nil { bytes += [0xEF, 0xBF, 0xBD] }
                     pendingHigh = unit
                     continue
                 } else if (0xDC00...0xDFFF).contains(unit), let high = pendingHigh {

@@ -205,4 +205,39 @@ final class ConsulAPITests: XCTestCase {
         XCTAssertEqual(try http("PUT", d.port, "/v1x/i1", body: #"{"host":"h"}"#, headers: ["X-Consul-Token": "s3cret-all-0123456789"]).status, 201)
         XCTAssertTrue(d.process.isRunning)
     }
+
+    func test_agentIDs_areOnePerAgent_checkIDsWithColons_filterKeysApart_andBadTTLsRefused() throws {
+        let d = try start()
+        func put(_ path: String, _ body: String = "") throws -> Int { try http("PUT", d.port, path, body: body).status }
+        // A check_ttl written through our API that Consul's would refuse: a check pass is refused, the daemon lives.
+        XCTAssertEqual(try put("/boom/b1", #"{"host":"10.10.0.1","check_ttl":9223372036854775807}"#), 201)
+        XCTAssertEqual(try put("/v1/agent/check/pass/service:b1"), 400)
+        XCTAssertEqual(try put("/boom/b2", #"{"host":"10.10.0.2","check_ttl":0}"#), 201)
+        XCTAssertEqual(try put("/v1/agent/check/pass/service:b2"), 400)
+        XCTAssertTrue(d.process.isRunning)
+        // An ID holding ':' is its own check, not the ID before the colon.
+        XCTAssertEqual(try put("/v1/agent/service/register", #"{"Name":"red","ID":"red:6379","Port":6379,"Check":{"TTL":"2s"}}"#), 200)
+        XCTAssertEqual(try put("/v1/agent/service/register", #"{"Name":"red","ID":"red","Port":6380,"Check":{"TTL":"2s"}}"#), 200)
+        for _ in 0..<4 {
+            usleep(800_000)
+            XCTAssertEqual(try put("/v1/agent/check/pass/service:red:6379"), 200)
+        }
+        XCTAssertEqual(try http("GET", d.port, "/red/red:6379").status, 200, "the instance whose check passed is alive")
+        XCTAssertEqual(try http("GET", d.port, "/red/red").status, 404, "the other expired")
+        XCTAssertEqual(try put("/v1/agent/check/pass/service:red:6379:1"), 200, "service:ID:N names one of several checks")
+        // The same ID under another name replaces the registration, as Consul's agent does.
+        XCTAssertEqual(try put("/v1/agent/service/register", #"{"Name":"zeta","ID":"svc1","Port":1}"#), 200)
+        XCTAssertEqual(try put("/v1/agent/service/register", #"{"Name":"alpha","ID":"svc1","Port":2}"#), 200)
+        XCTAssertEqual(try http("GET", d.port, "/zeta/svc1").status, 404)
+        XCTAssertEqual(try http("GET", d.port, "/alpha/svc1").status, 200)
+        // Tag filters that differ only in where a comma falls are different queries.
+        XCTAssertEqual(try put("/v1/agent/service/register", #"{"Name":"tg","ID":"tg1","Tags":["a","b"]}"#), 200)
+        XCTAssertEqual(try put("/v1/agent/service/register", #"{"Name":"tg","ID":"tg2","Tags":["a,b"]}"#), 200)
+        for endpoint in ["catalog/service", "health/service"] {
+            let both = try http("GET", d.port, "/v1/\(endpoint)/tg?tag=a&tag=b").text
+            let comma = try http("GET", d.port, "/v1/\(endpoint)/tg?tag=a,b").text
+            XCTAssertTrue(both.contains("tg1") && !both.contains("tg2"), both)
+            XCTAssertTrue(comma.contains("tg2") && !comma.contains("tg1"), comma)
+        }
+    }
 }

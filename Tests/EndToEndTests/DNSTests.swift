@@ -128,6 +128,57 @@ final class DNSTests: XCTestCase {
         XCTAssertTrue(out.out.contains("nxdomain"), out.out)
     }
 
+    func test_namesDNSCannotCarry_labelsWithDots_andTCOnlyWhenAnswersAreCut() throws {
+        let (d, dns) = try start()
+        let long = String(repeating: "c", count: 63)
+        XCTAssertEqual(try http("PUT", d.port, "/odd/toolong", body: #"{"host":"\#([long, long, long, long].joined(separator: "."))","port":1}"#).status, 201)
+        XCTAssertEqual(try http("PUT", d.port, "/odd/biglabel", body: #"{"host":"\#(String(repeating: "b", count: 70)).example.com","port":2}"#).status, 201)
+        XCTAssertEqual(try http("PUT", d.port, "/odd/fine", body: #"{"host":"ok.example.com","port":3}"#).status, 201)
+        // Names DNS cannot carry are left out; the rest of the answer is readable.
+        let srv = try dig(dns, "odd.service.rarangi SRV +short")
+        XCTAssertEqual(srv.trimmingCharacters(in: .whitespacesAndNewlines), "1 1 3 ok.example.com.", srv)
+        // A label holding a dot is one label, not two: compression keeps them apart.
+        let soa = try dig(dns, #"q.n1\.node.rarangi SOA +noall +authority"#)
+        XCTAssertTrue(soa.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ").contains("SOA n1.node.rarangi. hostmaster.rarangi."), soa)
+        // When only the additional records do not fit, the answer is whole and TC is not set.
+        for i in 0..<40 {
+            XCTAssertEqual(try http("PUT", d.port, "/wide/w\(i)", body: #"{"host":"10.2.0.\#(i + 1)","port":\#(7000 + i)}"#).status, 201)
+        }
+        let lean = try dig(dns, "wide.service.rarangi SRV +bufsize=1400 +ignore")
+        XCTAssertTrue(lean.contains("ANSWER: 40,"), lean)
+        XCTAssertFalse(lean.contains(" tc"), "TC set although every answer record is there: \(lean)")
+    }
+
+    func test_tcpClients_areCappedPerAddress_andOneLeavingAnswersUnreadIsCut() throws {
+        let (d, dns) = try start()
+        XCTAssertEqual(try http("PUT", d.port, "/web/w1", body: #"{"host":"10.0.0.1","port":80}"#).status, 201)
+        var held: [RawConnection] = []
+        for _ in 0..<32 { held.append(try RawConnection(port: dns, timeoutSeconds: 2)) }
+        usleep(200_000)
+        // The 33rd from the same address is closed at once.
+        let extra = try RawConnection(port: dns, timeoutSeconds: 2)
+        XCTAssertTrue(extra.readUntilClosed(), "a 33rd TCP client from one address was kept")
+        // UDP and HTTP are served meanwhile.
+        XCTAssertEqual(try dig(dns, "web.service.rarangi A +short").trimmingCharacters(in: .whitespacesAndNewlines), "10.0.0.1")
+        held.removeAll()
+        usleep(200_000)
+        // A client that sends a thousand queries in one go and reads none is cut after about 1 MiB of answers.
+        for i in 0..<100 {
+            XCTAssertEqual(try http("PUT", d.port, "/many/m\(i)", body: #"{"host":"fd00::\#(String(i + 1, radix: 16))","port":\#(1000 + i)}"#).status, 201)
+        }
+        var q: [UInt8] = [0x00, 0x01, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
+        for l in ["many", "service", "rarangi"] { q.append(UInt8(l.count)); q += Array(l.utf8) }
+        q += [0, 0xFF, 0, 1]
+        let framed = [UInt8(q.count >> 8), UInt8(q.count & 0xFF)] + q
+        let greedy = try RawConnection(port: dns, timeoutSeconds: 20)
+        let sender = Thread { try? greedy.send(Array((0..<1000).map { _ in framed }.joined())) }
+        sender.start()
+        let before = Date()
+        XCTAssertEqual(try http("GET", d.port, "/web").status, 200)
+        XCTAssertLessThan(Date().timeIntervalSince(before), 2, "the loop was held up by one TCP client")
+        XCTAssertTrue(d.process.isRunning)
+    }
+
     func test_malformedQueries_getFORMERRorNothing_andTheDaemonServesOn() throws {
         let (d, dns) = try start()
         XCTAssertEqual(try http("PUT", d.port, "/web/w1", body: #"{"host":"10.0.0.1","port":80}"#).status, 201)
@@ -159,6 +210,8 @@ final class DNSTests: XCTestCase {
         var notify = [UInt8]([0x55, 0x66, 0x20, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 3]) + Array("web".utf8) + [7] + Array("service".utf8)
         notify += [7] + Array("rarangi".utf8) + [0, 0, 1, 0, 1]
         XCTAssertEqual(exchange(notify)?[3], 4)
+        // A response is never answered (two servers would answer each other for ever).
+        XCTAssertNil(exchange([0xAB, 0xCE, 0x80, 0x01, 0, 0, 0, 0, 0, 0, 0, 0]))
         // A TCP client that sends half a query and goes quiet holds nothing up.
         let tcp = try RawConnection(port: dns)
         try tcp.send([0x00, 0x40, 0x12])

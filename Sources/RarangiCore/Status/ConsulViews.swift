@@ -170,8 +170,8 @@ extension Node {
     /// The services holding an instance `id` whose record is this daemon's
     /// own (what Consul's agent endpoints act on), sorted.
     public func ownServices(withInstance id: String) -> [String] {
-        catalogue.serviceNames.filter { s in
-            catalogue.instances(of: s).contains { $0.id == id && (replica.origins.indices.contains(Int($0.origin)) ? replica.origins[Int($0.origin)]?.name : config.name) == config.name }
-        }
+        catalogue.services(withInstance: id).filter { s, origin in
+            (replica.origins.indices.contains(Int(origin)) ? replica.origins[Int(origin)]?.name : config.name) == config.name
+        }.map(\.service).sorted()
     }
 }

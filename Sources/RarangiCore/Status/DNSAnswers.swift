@@ -139,7 +139,12 @@ public struct DNSAnswers: Sendable {
                         out.additional += addressRecords(target, ip, a: true, aaaa: true)
                     }
                 } else {
-                    target = host.split(separator: ".").map(String.init)
+                    // A host name is the target as it is, if DNS can carry it;
+                    // one that it cannot (a label over 63 bytes, a name over
+                    // 255) is left out rather than served cut.
+                    let labels = host.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+                    target = labels.last == "" ? Array(labels.dropLast()) : labels
+                    guard DNS.isValidName(target) else { continue }
                 }
                 out.answers.append(DNS.Record(name: name, type: .srv, ttl: ttl, data: .srv(priority: 1, weight: 1, port: UInt16(port), target: target)))
             }
