@@ -131,7 +131,8 @@ final class ClusterKeyTests: XCTestCase {
         proxy.flipNextChunk(at: 6)  // inside the ciphertext of the next frame b sends
         try register(b, "web", "second")
         XCTAssertTrue(eventually(within: 5) { a.log.contains("does not open") }, a.log)
-        XCTAssertGreaterThan(a.log.components(separatedBy: "event=link_down").count, downs)
+        // The cut's own line follows the refusal's; the test may read between the two writes.
+        XCTAssertTrue(eventually(within: 2) { a.log.components(separatedBy: "event=link_down").count > downs }, a.log)
         // The link comes back under the key, and anti-entropy brings the registration honestly.
         XCTAssertTrue(eventually(within: 8) { self.has(a, "web", "second") }, a.log)
     }
