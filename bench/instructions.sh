@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Instructions per request, counted by valgrind's callgrind (repeatable run
+# to run, unlike rates on a shared machine), for the same GET answered by
+# release rarangid, the one-thread epoll limit program (bench/limit_reference.c)
+# and nginx (one process). Each server is warmed with 2,000 requests, its
+# counters are zeroed, then REQUESTS more are sent pipelined 100 at a time on
+# one connection and counted.
+# Usage: bench/instructions.sh [REQUESTS, default 20000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+requests=${1:-20000}
+scripts/install-deps.sh bench
+command -v valgrind >/dev/null || { sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo; $sudo apt-get install -y -qq --no-install-recommends valgrind >/dev/null; }
+swift build -c release --product rarangid >/dev/null
+work=$(mktemp -d)
+# Valgrind 3.19 cannot read the Swift toolchain's debug information; a
+# stripped copy counts the same instructions.
+strip -o "$work/rarangid" "$(swift build -c release --show-bin-path)/rarangid"
+bin=$work/rarangid
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 600); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "nothing on port $1" >&2; exit 1; }
+
+# The client: COUNT GETs of /web, pipelined in batches, each answer read whole.
+cat >"$work/client.py" <<'PY'
+import socket, sys
+port, count = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", port))
+req = b"GET /web HTTP/1.1\r\nHost: x\r\n\r\n"
+buf = b""
+done = 0
+while done < count:
+    n = min(100, count - done)
+    s.sendall(req * n)
+    got = 0
+    while got < n:
+        while b"\r\n\r\n" not in buf: buf += s.recv(1 << 20)
+        head, _, buf = buf.partition(b"\r\n\r\n")
+        length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+        while len(buf) < length: buf += s.recv(1 << 20)
+        buf = buf[length:]
+        got += 1
+    done += n
+PY
+
+# Counts instructions of server PID (started under callgrind with OUT) for the measured requests.
+measure() { # PORT OUT PID
+  python3 "$work/client.py" "$1" 2000
+  callgrind_control -z "$3" >/dev/null
+  python3 "$work/client.py" "$1" "$requests"
+  callgrind_control -d "$3" >/dev/null
+  sleep 1
+  local ir
+  ir=$(grep -h '^summary:' "$2".* 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
+  echo "$ir"
+}
+
+dport=$(free_port)
+valgrind --tool=callgrind --callgrind-out-file="$work/rarangid.out" "$bin" --env development \
+  --listen "127.0.0.1:$dport" --log-level warn 2>"$work/rarangid.log" &
+dpid=$!; pids+=($dpid)
+wait_port "$dport"
+for i in 1 2 3; do
+  curl -s -o /dev/null -X PUT -d "{\"site\":\"eu-1b\",\"host\":\"ip-10-0-12-3$i.eu-west-1.compute.internal\",\"port\":3123$i,\"updated_at\":\"2026-11-21T10:00:30Z\",\"started_at\":\"2026-11-21T09:58:00Z\"}" "http://127.0.0.1:$dport/web/i-$i"
+done
+python3 - "$dport" "$work/response" "$work/body" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /web HTTP/1.1\r\nHost: x\r\n\r\n")
+data = b""
+while b"\r\n\r\n" not in data: data += s.recv(65536)
+head, _, rest = data.partition(b"\r\n\r\n")
+length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+while len(rest) < length: rest += s.recv(65536)
+open(sys.argv[2], "wb").write(head + b"\r\n\r\n" + rest[:length])
+open(sys.argv[3], "wb").write(rest[:length])
+PY
+ours=$(measure "$dport" "$work/rarangid.out" "$dpid")
+
+cc -O2 -o "$work/limit_reference" bench/limit_reference.c
+lport=$(free_port)
+valgrind --tool=callgrind --callgrind-out-file="$work/limit.out" "$work/limit_reference" "$lport" "$work/response" 2>"$work/limit.log" &
+lpid=$!; pids+=($lpid)
+wait_port "$lport"
+limit=$(measure "$lport" "$work/limit.out" "$lpid")
+
+nport=$(free_port)
+mkdir -p "$work/www"; cp "$work/body" "$work/www/web"
+cat >"$work/nginx.conf" <<NGINX
+master_process off;
+daemon off;
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$nport; location = /web { default_type application/json; alias $work/www/web; } }
+}
+NGINX
+valgrind --tool=callgrind --callgrind-out-file="$work/nginx.out" nginx -c "$work/nginx.conf" -p "$work" 2>"$work/nginx.log" &
+npid=$!; pids+=($npid)
+wait_port "$nport"
+nginx=$(measure "$nport" "$work/nginx.out" "$npid")
+
+python3 - "$ours" "$limit" "$nginx" "$requests" <<'PY'
+import sys
+ours, limit, nginx = (int(x) for x in sys.argv[1:4])
+n = int(sys.argv[4])
+print(f"\ninstructions per GET /web (callgrind, {n:,} pipelined requests after 2,000 of warm-up)")
+print(f"{'server':40} {'instructions/request':>22}  ratio")
+for name, v in [("epoll C, same bytes (the limit)", limit), ("nginx, one process", nginx), ("rarangid (release)", ours)]:
+    print(f"{name:40} {v / n:>22,.0f}  {v / limit:.2f}x the limit")
+PY
