@@ -8,26 +8,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-scripts/install-deps.sh bench
-swift build -c release --product rarangid >/dev/null
-bin=$(swift build -c release --show-bin-path)/rarangid
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done; echo "nothing on port $1" >&2; exit 1; }
-rps() { sed -n 's/^Requests\/sec:[[:space:]]*\([0-9.]*\).*/\1/p'; }
+. bench/lib.sh
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 dport=$(free_port)
 "$bin" --env development --listen "127.0.0.1:$dport" --log-level warn --max-connections 1000 2>"$work/rarangid.log" &
 dpid=$!; pids+=($dpid)
 wait_port "$dport"
-for i in 1 2 3; do
-  curl -s -o /dev/null -X PUT -d "{\"site\":\"eu-1b\",\"host\":\"ip-10-0-12-3$i.eu-west-1.compute.internal\",\"port\":3123$i,\"updated_at\":\"2026-11-21T10:00:30Z\",\"started_at\":\"2026-11-21T09:58:00Z\"}" "http://127.0.0.1:$dport/web/i-$i"
-done
+register_web "$dport"
 mkdir -p "$work/www"
 curl -s "http://127.0.0.1:$dport/web" >"$work/www/web"
 bytes=$(stat -c %s "$work/www/web")
@@ -55,17 +43,7 @@ for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$nport/web" && bre
 
 # The machine's limit: one epoll thread answering every request head with
 # rarangid's whole response to GET /web, byte for byte.
-python3 - "$dport" "$work/response" <<'PY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b"GET /web HTTP/1.1\r\nHost: x\r\n\r\n")
-data = b""
-while b"\r\n\r\n" not in data: data += s.recv(65536)
-head, _, rest = data.partition(b"\r\n\r\n")
-length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
-while len(rest) < length: rest += s.recv(65536)
-open(sys.argv[2], "wb").write(head + b"\r\n\r\n" + rest[:length])
-PY
+fetch_response "$dport" "$work/response"
 "$(command -v cc || command -v clang)" -O2 -o "$work/limit_reference" bench/limit_reference.c
 lport=$(free_port)
 "$work/limit_reference" "$lport" "$work/response" &

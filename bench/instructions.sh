@@ -9,19 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requests=${1:-20000}
-scripts/install-deps.sh bench
+. bench/lib.sh
 command -v valgrind >/dev/null || { sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo; $sudo apt-get install -y -qq --no-install-recommends valgrind >/dev/null; }
-swift build -c release --product rarangid >/dev/null
-work=$(mktemp -d)
 # Valgrind 3.19 cannot read the Swift toolchain's debug information; a
 # stripped copy counts the same instructions.
-strip -o "$work/rarangid" "$(swift build -c release --show-bin-path)/rarangid"
+strip -o "$work/rarangid" "$bin"
 bin=$work/rarangid
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 600); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "nothing on port $1" >&2; exit 1; }
+under_valgrind() { wait_port "$1" 60; }
 
 # The client: COUNT GETs of /web, pipelined in batches, each answer read whole.
 cat >"$work/client.py" <<'PY'
@@ -61,29 +55,16 @@ dport=$(free_port)
 valgrind --tool=callgrind --callgrind-out-file="$work/rarangid.out" "$bin" --env development \
   --listen "127.0.0.1:$dport" --log-level warn 2>"$work/rarangid.log" &
 dpid=$!; pids+=($dpid)
-wait_port "$dport"
-for i in 1 2 3; do
-  curl -s -o /dev/null -X PUT -d "{\"site\":\"eu-1b\",\"host\":\"ip-10-0-12-3$i.eu-west-1.compute.internal\",\"port\":3123$i,\"updated_at\":\"2026-11-21T10:00:30Z\",\"started_at\":\"2026-11-21T09:58:00Z\"}" "http://127.0.0.1:$dport/web/i-$i"
-done
-python3 - "$dport" "$work/response" "$work/body" <<'PY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b"GET /web HTTP/1.1\r\nHost: x\r\n\r\n")
-data = b""
-while b"\r\n\r\n" not in data: data += s.recv(65536)
-head, _, rest = data.partition(b"\r\n\r\n")
-length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
-while len(rest) < length: rest += s.recv(65536)
-open(sys.argv[2], "wb").write(head + b"\r\n\r\n" + rest[:length])
-open(sys.argv[3], "wb").write(rest[:length])
-PY
+under_valgrind "$dport"
+register_web "$dport"
+fetch_response "$dport" "$work/response" "$work/body"
 ours=$(measure "$dport" "$work/rarangid.out" "$dpid")
 
 cc -O2 -o "$work/limit_reference" bench/limit_reference.c
 lport=$(free_port)
 valgrind --tool=callgrind --callgrind-out-file="$work/limit.out" "$work/limit_reference" "$lport" "$work/response" 2>"$work/limit.log" &
 lpid=$!; pids+=($lpid)
-wait_port "$lport"
+under_valgrind "$lport"
 limit=$(measure "$lport" "$work/limit.out" "$lpid")
 
 nport=$(free_port)
@@ -103,7 +84,7 @@ http {
 NGINX
 valgrind --tool=callgrind --callgrind-out-file="$work/nginx.out" nginx -c "$work/nginx.conf" -p "$work" 2>"$work/nginx.log" &
 npid=$!; pids+=($npid)
-wait_port "$nport"
+under_valgrind "$nport"
 nginx=$(measure "$nport" "$work/nginx.out" "$npid")
 
 python3 - "$ours" "$limit" "$nginx" "$requests" <<'PY'
