@@ -21,21 +21,7 @@ curl -s "http://127.0.0.1:$dport/web" >"$work/www/web"
 bytes=$(stat -c %s "$work/www/web")
 
 nport=$(free_port)
-cat >"$work/nginx.conf" <<NGINX
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$nport;
-    location = /web { default_type application/json; alias $work/www/web; }
-  }
-}
-NGINX
+nginx_conf "$nport"
 nginx -c "$work/nginx.conf" -p "$work" 2>>"$work/nginx-error.log" &
 pids+=($!)
 wait_port "$nport" || true

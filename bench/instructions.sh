@@ -69,19 +69,7 @@ limit=$(measure "$lport" "$work/limit.out" "$lpid")
 
 nport=$(free_port)
 mkdir -p "$work/www"; cp "$work/body" "$work/www/web"
-cat >"$work/nginx.conf" <<NGINX
-master_process off;
-daemon off;
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$nport; location = /web { default_type application/json; alias $work/www/web; } }
-}
-NGINX
+nginx_conf "$nport" one-process
 valgrind --tool=callgrind --callgrind-out-file="$work/nginx.out" nginx -c "$work/nginx.conf" -p "$work" 2>"$work/nginx.log" &
 npid=$!; pids+=($npid)
 under_valgrind "$nport"

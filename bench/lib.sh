@@ -40,3 +40,25 @@ open(sys.argv[2], "wb").write(head + b"\r\n\r\n" + rest[:length])
 if sys.argv[3]: open(sys.argv[3], "wb").write(rest[:length])
 PY
 }
+
+# Writes $work/nginx.conf: one worker serving $work/www/web at GET /web on
+# PORT; with "one-process", no master either (for callgrind).
+nginx_conf() { # PORT [one-process]
+  { [[ ${2:-} == one-process ]] && echo "master_process off;"
+    cat <<NGINX
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$1;
+    location = /web { default_type application/json; alias $work/www/web; }
+  }
+}
+NGINX
+  } >"$work/nginx.conf"
+}

@@ -397,10 +397,10 @@ public final class Daemon {
     /// query lets the connection read requests again.
     func send(_ response: HTTPResponse, on conn: Connection) {
         guard conn.phase.awaitsReply else { return }
-        var response = response
         if conn.consulWrite {
             conn.consulWrite = false
-            response = consulShaped(response)
+            send(consulShaped(response), on: conn)
+            return
         }
         encoder.encode(response, keepAlive: conn.framing.keepAlive, isHTTP11: conn.framing.http11,
                        headOnly: conn.framing.headOnly, into: &conn.output)

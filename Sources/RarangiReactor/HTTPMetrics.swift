@@ -98,7 +98,8 @@ struct HTTPMetrics {
     }
 
     /// Answers by route and status code.
-    private(set) var answers: [UInt32: UInt64] = [:]
+    /// Indexed by route × 600 + status: an add per answer, no hashing.
+    private var answers = [UInt64](repeating: 0, count: RouteLabel.allCases.count * 600)
     /// Time from a request's arrival to its answer being queued, per route, in µs.
     private(set) var durations: [Histogram] = Array(repeating: Histogram(bounds: Histogram.microseconds),
                                                      count: RouteLabel.allCases.count)
@@ -109,14 +110,14 @@ struct HTTPMetrics {
     /// An answer to no parsed request (a malformed one, a 503 at the cap,
     /// a 408) counts as `rejected` without a duration.
     mutating func answered(_ route: RouteLabel, status: Int, micros: Int64?) {
-        answers[UInt32(route.rawValue) << 16 | UInt32(truncatingIfNeeded: status), default: 0] += 1
+        answers[Int(route.rawValue) * 600 + min(max(status, 0), 599)] += 1
         if let micros { durations[Int(route.rawValue)].observe(micros) }
     }
 
     mutating func timedOut(_ reason: Timeout) { timeouts[reason.rawValue] += 1 }
 
-    /// The answers as (route, status, count), sorted.
+    /// The answers as (route, status, count), sorted, those that happened.
     var answerCounts: [(route: RouteLabel, status: Int, count: UInt64)] {
-        answers.sorted { $0.key < $1.key }.map { (RouteLabel(rawValue: UInt8($0.key >> 16))!, Int($0.key & 0xFFFF), $0.value) }
+        answers.indices.filter { answers[$0] > 0 }.map { (RouteLabel(rawValue: UInt8($0 / 600))!, $0 % 600, answers[$0]) }
     }
 }

@@ -170,8 +170,6 @@ extension Node {
     /// The services holding an instance `id` whose record is this daemon's
     /// own (what Consul's agent endpoints act on), sorted.
     public func ownServices(withInstance id: String) -> [String] {
-        catalogue.services(withInstance: id).filter { s, origin in
-            (replica.origins.indices.contains(Int(origin)) ? replica.origins[Int(origin)]?.name : config.name) == config.name
-        }.map(\.service).sorted()
+        catalogue.services(withInstance: id).filter { originName($0.origin) == config.name }.map(\.service).sorted()
     }
 }

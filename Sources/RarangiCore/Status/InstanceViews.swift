@@ -18,6 +18,12 @@ public struct InstanceView: Sendable {
 }
 
 extension Node {
+    /// The name of the daemon whose record the view shows, from the
+    /// replica's origin slot (this daemon's own when the slot is unused).
+    func originName(_ slot: Int32) -> String {
+        (replica.origins.indices.contains(Int(slot)) ? replica.origins[Int(slot)]?.name : nil) ?? config.name
+    }
+
     /// The instances of `services` (every service when nil), by service
     /// then id. Unknown names contribute nothing.
     public func instances(of services: [String]?) -> [InstanceView] {
@@ -26,8 +32,7 @@ extension Node {
         var out: [InstanceView] = []
         for service in names {
             for i in cat.instances(of: service) {
-                let origin = replica.origins.indices.contains(Int(i.origin)) ? replica.origins[Int(i.origin)]?.name : nil
-                out.append(InstanceView(service: service, id: i.id, origin: origin ?? config.name, body: i.body))
+                out.append(InstanceView(service: service, id: i.id, origin: originName(i.origin), body: i.body))
             }
         }
         return out
