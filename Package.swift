@@ -72,6 +72,8 @@ let package = Package(
         .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
         .executableTarget(name: "rarangi-fuzz", dependencies: ["CFuzzDriver", "RarangiWire", "RarangiCore", "RarangiReactor", "RarangiSeal", "RarangiProtocol"],
                           path: "Fuzz/rarangi-fuzz"),
+        // The scale simulation (bench/simulate.sh runs it in release).
+        .executableTarget(name: "rarangi-sim", dependencies: ["RarangiTestKit"], path: "bench/rarangi-sim", swiftSettings: optimizedInTests),
         // The client-side benchmark (bench/client.sh runs it in release).
         .executableTarget(name: "rarangi-bench", dependencies: ["RarangiClient"], path: "bench/rarangi-bench"),
 

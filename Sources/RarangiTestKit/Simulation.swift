@@ -13,11 +13,17 @@ public final class Simulation {
         /// Delivery delay bounds, ms.
         public var minDelayMs: Int64
         public var maxDelayMs: Int64
+        /// Each host's outgoing bandwidth, bytes per ms (nil: unlimited).
+        /// A frame leaves its sender once every frame it sent before has
+        /// left, so a sender's queue delays its frames in proportion to the
+        /// bytes ahead of them; the delay above is added on the wire.
+        public var bytesPerMs: Int64?
         /// Creates a network model.
-        public init(loss: Double = 0, minDelayMs: Int64 = 1, maxDelayMs: Int64 = 10) {
+        public init(loss: Double = 0, minDelayMs: Int64 = 1, maxDelayMs: Int64 = 10, bytesPerMs: Int64? = nil) {
             self.loss = loss
             self.minDelayMs = minDelayMs
             self.maxDelayMs = maxDelayMs
+            self.bytesPerMs = bytesPerMs
         }
     }
 
@@ -35,6 +41,8 @@ public final class Simulation {
         var armed: Int64?
         var token: UInt64 = 0
         var nextInbound: UInt64 = 1
+        /// When the host's outgoing queue is empty again, µs of virtual time.
+        var sendFreeUs: Int64 = 0
         /// Partition group; hosts in different groups cannot talk.
         public var group = 0
     }
@@ -83,6 +91,11 @@ public final class Simulation {
     /// A test hook: return true to drop a frame from host `from` to host
     /// `to` (the frame's type is its fifth byte). Nil: nothing is dropped.
     public var dropFrame: ((_ from: Int, _ to: Int, _ frame: [UInt8]) -> Bool)?
+    /// A measurement hook: every frame host `from` puts on the wire to
+    /// host `to` (the frame's type is its fifth byte; lost frames too).
+    public var onSend: ((_ from: Int, _ to: Int, _ frame: [UInt8]) -> Void)?
+    /// A measurement hook: host `to` has handled a message from host `from`.
+    public var onDeliver: ((_ to: Int, _ from: Int) -> Void)?
     /// Host pairs that cannot talk, whatever their groups (a cut link).
     public private(set) var cutPairs: Set<Pair> = []
     /// Extra one-way delay of a pair's messages (a slow link), ms.
@@ -106,6 +119,11 @@ public final class Simulation {
     private var conns: [Int: Conn] = [:]
     private var nextConn = 1
     private var address: [String: Int] = [:]
+    /// The last frame decoded, by its storage: a frame a sender encoded
+    /// once and sent on many links is decoded once, and its receivers share
+    /// the decoded values (copy-on-write), as they would share nothing but
+    /// memory in separate processes.
+    private var decoded: (frame: [UInt8], messages: [PeerMessage])?
     private static let epoch: Int64 = 1_700_000_000_000
 
     /// Creates an empty simulation.
@@ -155,6 +173,9 @@ public final class Simulation {
         hosts[i].links = [:]
         hosts[i].armed = nil
     }
+
+    /// Peer connections open now (each joins two daemons).
+    public var connectionCount: Int { conns.values.count(where: { $0.open && !$0.crafted }) }
 
     /// Whether host `i` is running.
     public func isUp(_ i: Int) -> Bool { hosts[i].node != nil }
@@ -278,14 +299,15 @@ public final class Simulation {
             guard let conn = conns[c], conn.open else { return }
             let to = conn.ends[side]
             guard hosts[to.host].node != nil, hosts[to.host].links[to.link] == c else { return }
-            var decoder = PeerFrameDecoder()
-            decoder.append(bytes)
             if conn.crafted {
+                var decoder = PeerFrameDecoder()
+                decoder.append(bytes)
                 deliverCrafted(c, to: to, &decoder)
                 return
             }
+            let from = conn.ends[1 - side].host
             do {
-                while let message = try decoder.next() {
+                for message in try messages(bytes) {
                     delivered += 1
                     let kind: String
                     switch message {
@@ -298,6 +320,7 @@ public final class Simulation {
                     traffic[kind, default: (0, 0)].count += 1
                     traffic[kind, default: (0, 0)].bytes += bytes.count
                     handle(to.host, .peerMessage(to.link, message))
+                    onDeliver?(to.host, from)
                     guard conns[c]?.open == true else { return }
                 }
             } catch {
@@ -309,6 +332,21 @@ public final class Simulation {
             if let conn = conns[c], conn.crafted { conns[c] = nil }
             handle(i, .peerClosed(link))
         }
+    }
+
+    /// The messages of a daemon's frame, decoded by the real codec (once
+    /// for a frame sent on many links: see `decoded`).
+    private func messages(_ bytes: [UInt8]) throws -> [PeerMessage] {
+        if let d = decoded, d.frame.count == bytes.count,
+           d.frame.withUnsafeBufferPointer({ a in bytes.withUnsafeBufferPointer { a.baseAddress == $0.baseAddress } }) {
+            return d.messages
+        }
+        var decoder = PeerFrameDecoder()
+        decoder.append(bytes)
+        var out: [PeerMessage] = []
+        while let message = try decoder.next() { out.append(message) }
+        decoded = (bytes, out)
+        return out
     }
 
     /// Frames of a crafted connection: what decodes is handed to the core;
@@ -392,13 +430,21 @@ public final class Simulation {
             let side = conn.ends[0].host == i && conn.ends[0].link == link ? 1 : 0
             let to = conn.ends[side].host
             if to < 0 { return }  // a crafted peer hears nothing
+            onSend?(i, to, bytes)
             if blocked(i, to) || Double(rng.next() % 1_000_000) / 1_000_000 < network.loss
                 || dropFrame?(i, to, bytes) == true {
                 dropped += 1
                 return
             }
             let extra = extraDelay.isEmpty ? 0 : extraDelay[Pair(i, to)] ?? 0
-            let at = max(now + delay() + extra, conn.lastDelivery[side])
+            var at = now + delay() + extra
+            if let bytesPerMs = network.bytesPerMs {
+                // Behind what the sender queued before; to the nearest ms.
+                let leftUs = max(now * 1000, hosts[i].sendFreeUs) + (Int64(bytes.count) * 1000 + bytesPerMs - 1) / bytesPerMs
+                hosts[i].sendFreeUs = leftUs
+                at = (leftUs + (at - now) * 1000 + 500) / 1000
+            }
+            at = max(at, conn.lastDelivery[side])
             conn.lastDelivery[side] = at
             conns[c] = conn
             queue.push(at, .deliver(c, side: side, bytes))
