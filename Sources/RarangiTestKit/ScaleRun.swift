@@ -125,11 +125,11 @@ public final class ScaleRun {
         expected[RecordKey(service: service, id: id)] = host
     }
 
-    /// How many daemons (up, other than `except`) do not serve exactly `expected`.
-    private func unsettled(except: Set<Int> = []) -> Int {
+    /// How many daemons (up) are stale or do not serve exactly `expected`.
+    private func unsettled() -> Int {
         var bad = 0
-        for i in sim.hosts.indices where sim.isUp(i) && !except.contains(i) {
-            guard let cat = sim.catalogue(i), cat.count == expected.count,
+        for i in sim.hosts.indices where sim.isUp(i) {
+            guard !sim.isStale(i), let cat = sim.catalogue(i), cat.count == expected.count,
                   expected.keys.allSatisfy({ cat.instance(service: $0.service, id: $0.id) != nil }) else {
                 bad += 1
                 continue
