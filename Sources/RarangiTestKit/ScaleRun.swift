@@ -64,11 +64,16 @@ public final class ScaleRun {
         public var idleBytesPerLinkPerSecond = 0.0
         public var idleBusiestLinkBytesPerSecond = 0.0
         public var idleFramesPerLinkPerSecond = 0.0
-        /// A leaf cut off silently (no FIN): ms until no other daemon serves its registration (nil: never within the bound).
+        /// A leaf cut off silently (no FIN), once every daemon served its
+        /// registration: ms until no other daemon serves it (nil: never
+        /// within the bound, or not measured: see `silentLeafMeasured`).
         public var silentLeafGoneMs: Int64?
-        /// A tenth of the clusters cut off for `partitionMs`, then healed:
-        /// gossip intervals until every daemon serves exactly the live set (nil: never within the bound).
+        public var silentLeafMeasured = false
+        /// A tenth of the clusters (`partitionedDaemons` daemons) cut off for
+        /// `partitionMs`, then healed: gossip intervals until every daemon is
+        /// fresh and serves exactly the live set (nil: never within the bound).
         public var partitionMs: Int64 = 0
+        public var partitionedDaemons = 0
         public var healIntervals: Int?
         /// Virtual time the whole run covered, ms.
         public var virtualMs: Int64 = 0
@@ -83,6 +88,8 @@ public final class ScaleRun {
     private let log: (String) -> Void
     /// Every registration that should be served: (service, id) → its origin host.
     private var expected: [RecordKey: Int] = [:]
+    /// Hosts the run crashed on purpose; any other host down is a failure.
+    private var crashed: Set<Int> = []
     private var figures = Figures()
 
     /// Sets up `shape` (nothing runs yet). `bytesPerMs` is each daemon's
@@ -125,11 +132,12 @@ public final class ScaleRun {
         expected[RecordKey(service: service, id: id)] = host
     }
 
-    /// How many daemons (up) are stale or do not serve exactly `expected`.
+    /// How many daemons are stale, down without the run having crashed
+    /// them, or do not serve exactly `expected`.
     private func unsettled() -> Int {
         var bad = 0
-        for i in sim.hosts.indices where sim.isUp(i) {
-            guard !sim.isStale(i), let cat = sim.catalogue(i), cat.count == expected.count,
+        for i in sim.hosts.indices where !crashed.contains(i) {
+            guard sim.isUp(i), !sim.isStale(i), let cat = sim.catalogue(i), cat.count == expected.count,
                   expected.keys.allSatisfy({ cat.instance(service: $0.service, id: $0.id) != nil }) else {
                 bad += 1
                 continue
@@ -230,34 +238,53 @@ public final class ScaleRun {
             return Spread(p50: at(0.5), p99: at(0.99), p100: v.last!)
         }
         let h = spread(hops.filter { $0 >= 0 }), t = spread(servedAt.filter { $0 >= 0 })
-        if figures.probesReachingAll == 1 {
+        // Void as soon as one probe missed a daemon: the worst is unknown.
+        if figures.probes == 1 {
             figures.hops = h
             figures.servedMs = t
-        } else if let oh = figures.hops, let ot = figures.servedMs {
+        } else if figures.probesReachingAll == figures.probes, let oh = figures.hops, let ot = figures.servedMs {
             figures.hops = Spread(p50: max(oh.p50, h.p50), p99: max(oh.p99, h.p99), p100: max(oh.p100, h.p100))
             figures.servedMs = Spread(p50: max(ot.p50, t.p50), p99: max(ot.p99, t.p99), p100: max(ot.p100, t.p100))
         }
     }
 
     private func silentLeaf() {
+        // A registration of its own at a fixed leaf, served everywhere
+        // before the cut; the same leaf in every run of a seed.
         let cluster = min(1, shape.clusters - 1)
-        guard let leaf = expected.first(where: { topology.daemons[$0.value].cluster == cluster && !topology.daemons[$0.value].master })?.value else { return }
-        let keys = expected.filter { $0.value == leaf }.map(\.key)
+        let leaf = topology.members(of: cluster).first { !topology.daemons[$0].master }!
+        let key = RecordKey(service: "silent", id: topology.daemons[leaf].name)
+        register(leaf, key.service, key.id)
+        let served = runUntil(stepMs: 100, boundMs: 10_000) {
+            sim.hosts.indices.allSatisfy { sim.catalogue($0)?.instance(service: key.service, id: key.id) != nil }
+        }
+        for k in expected.keys where expected[k] == leaf { expected[k] = nil }
         for m in topology.members(of: cluster) where topology.daemons[m].master { sim.cut(leaf, m) }
-        for k in keys { expected[k] = nil }
+        guard served != nil else {
+            log("silent leaf \(topology.daemons[leaf].name): its registration never reached every daemon; not measured")
+            crash(leaf)
+            return
+        }
+        figures.silentLeafMeasured = true
         figures.silentLeafGoneMs = runUntil(stepMs: 100, boundMs: 120_000) {
             sim.hosts.indices.allSatisfy { i in
-                i == leaf || keys.allSatisfy { sim.catalogue(i)?.instance(service: $0.service, id: $0.id) == nil }
+                i == leaf || (sim.isUp(i) && sim.catalogue(i)?.instance(service: key.service, id: key.id) == nil)
             }
         }
         log("silent leaf \(topology.daemons[leaf].name): gone everywhere after \(figures.silentLeafGoneMs.map(String.init) ?? "never") ms")
-        sim.crash(leaf)  // it stays dead
+        crash(leaf)  // it stays dead
+    }
+
+    private func crash(_ host: Int) {
+        crashed.insert(host)
+        sim.crash(host)
     }
 
     private func partition(ms: Int64) {
         figures.partitionMs = ms
         let cutClusters = max(1, shape.clusters / 10)
         sim.partition { self.topology.daemons[$0].cluster < cutClusters ? 1 : 0 }
+        figures.partitionedDaemons = topology.daemons.count { $0.cluster < cutClusters }
         // A registration on each side while they are apart.
         let minorityLeaf = topology.members(of: 0).first { !topology.daemons[$0].master && sim.isUp($0) }!
         let majorityLeaf = topology.members(of: shape.clusters - 1).first { !topology.daemons[$0].master && sim.isUp($0) }!

@@ -169,7 +169,8 @@ public final class Simulation {
     public func crash(_ i: Int) {
         guard hosts[i].node != nil else { return }
         hosts[i].node = nil
-        for (_, c) in hosts[i].links { closeConn(c, from: i) }
+        // In link order: each close draws a delay, so the order is part of the replay.
+        for (_, c) in hosts[i].links.sorted(by: { $0.key.raw < $1.key.raw }) { closeConn(c, from: i) }
         hosts[i].links = [:]
         hosts[i].armed = nil
     }
@@ -438,7 +439,7 @@ public final class Simulation {
             }
             let extra = extraDelay.isEmpty ? 0 : extraDelay[Pair(i, to)] ?? 0
             var at = now + delay() + extra
-            if let bytesPerMs = network.bytesPerMs {
+            if let bytesPerMs = network.bytesPerMs, bytesPerMs > 0 {
                 // Behind what the sender queued before; to the nearest ms.
                 let leftUs = max(now * 1000, hosts[i].sendFreeUs) + (Int64(bytes.count) * 1000 + bytesPerMs - 1) / bytesPerMs
                 hosts[i].sendFreeUs = leftUs

@@ -14,17 +14,21 @@ var seed: UInt64 = 2027
 var quiet = false
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
-    func value() -> String {
-        guard let v = args.popFirst() else { fputs("rarangi-sim: \(a) needs a value\n", stderr); exit(2) }
-        return v
+    /// The flag's value, a whole number of at least `least`.
+    func value(least: Int64 = 1) -> Int64 {
+        guard let v = args.popFirst(), let n = Int64(v), n >= least else {
+            fputs("rarangi-sim: \(a) needs a whole number of at least \(least)\n", stderr)
+            exit(2)
+        }
+        return n
     }
     switch a {
-    case "--clusters": clusters = Int(value()) ?? clusters
-    case "--leaves": leaves = Int(value()) ?? leaves
-    case "--seed": seed = UInt64(value()) ?? seed
-    case "--probes": probes = Int(value()) ?? probes
-    case "--partition-seconds": partitionSeconds = Int64(value()) ?? partitionSeconds
-    case "--mbit": mbit = Int64(value()) ?? mbit
+    case "--clusters": clusters = Int(value())
+    case "--leaves": leaves = Int(value())
+    case "--seed": seed = UInt64(value(least: 0))
+    case "--probes": probes = Int(value())
+    case "--partition-seconds": partitionSeconds = value()
+    case "--mbit": mbit = value()
     case "--quiet": quiet = true
     default:
         fputs("usage: rarangi-sim [--clusters N] [--leaves N] [--seed N] [--probes N] [--partition-seconds N] [--mbit N] [--quiet]\n", stderr)
@@ -71,13 +75,14 @@ let rows: [(String, String, String)] = [
     ("hops to 50 / 99 / 100 % of daemons (worst of \(f.probes) changes)", spread(f.hops, ""), "100 %: ≤ 3"),
     ("virtual time to 50 / 99 / 100 %", spread(f.servedMs, " ms"), "100 %: < 1000 ms"),
     ("changes that reached every daemon", "\(f.probesReachingAll) of \(f.probes)", "all"),
-    ("record frames / bytes per change, busiest master", "\(fixed(f.busiestMasterFrames)) / \(fixed(f.busiestMasterBytes, 0))", ""),
+    ("record frames / bytes (unsealed) per change, busiest master", "\(fixed(f.busiestMasterFrames)) / \(fixed(f.busiestMasterBytes, 0))", ""),
     ("record frames / bytes per change, average master", "\(fixed(f.averageMasterFrames)) / \(fixed(f.averageMasterBytes, 0))", ""),
-    ("idle bytes per connection per second (average)", fixed(f.idleBytesPerLinkPerSecond), "≤ 1024"),
-    ("idle bytes per second, busiest connection", fixed(f.idleBusiestLinkBytesPerSecond), "≤ 1024"),
+    ("idle peer-frame bytes (unsealed) per connection per second", fixed(f.idleBytesPerLinkPerSecond), "≤ 1024"),
+    ("idle peer-frame bytes per second, busiest connection", fixed(f.idleBusiestLinkBytesPerSecond), "≤ 1024"),
     ("idle frames per connection per second", fixed(f.idleFramesPerLinkPerSecond, 2), ""),
-    ("silent leaf: its registration gone everywhere", ms(f.silentLeafGoneMs), ""),
-    ("10 % of clusters cut \(f.partitionMs / 1000) s, healed: gossip intervals to converge", f.healIntervals.map(String.init) ?? "never", ""),
+    ("silent leaf: its registration gone everywhere", f.silentLeafMeasured ? ms(f.silentLeafGoneMs) : "not measured", ""),
+    ("\(f.partitionedDaemons) daemons (\(f.partitionedDaemons * 100 / max(1, f.daemons)) %) cut \(f.partitionMs / 1000) s, healed: gossip intervals to converge",
+     f.healIntervals.map(String.init) ?? "never", ""),
     ("virtual time simulated", "\(f.virtualMs / 1000) s", ""),
     ("wall time", "\(fixed(wall)) s", ""),
     ("peak resident memory of the simulation", "\(usage.ru_maxrss / 1024) MiB", ""),
