@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Mixed load on one release rarangid ("the daemon"), on loopback:
+#   lookups of a 3-instance service (wrk --latency) while the daemon
+#   replicates 1,000 changes/s made at a peer daemon and holds 10,000
+#   sessions (held registrations on raw sockets), beside the same daemon
+#   idle (measured before and after, in the same run)      goal >= 0.8x
+#   propagation of those changes to a watcher parked (blocking query) on the
+#   daemon, from just before each write at the peer: p50/p99 during the
+#   lookups, and with the lookups off as the reference
+# Usage: bench/mixed.sh [SECONDS per measurement, default 10] [SESSIONS, default 10000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+sessions=${2:-10000}
+rate=1000
+ulimit -n "$(ulimit -Hn)"
+. bench/lib.sh
+daemon() { # PORT NAME [ARGS...]
+  local port=$1 name=$2; shift 2
+  "$bin" --env testing --cluster mixed --name "$name" --listen "127.0.0.1:$port" --liveness 3600 --log-level warn \
+    --max-connections 19000 --max-connections-per-address 19000 "$@" 2>"$work/$name.log" &
+  pids+=($!)
+}
+status() { curl -s "http://127.0.0.1:$1/_status" | python3 -c "import json,sys; print(json.load(sys.stdin)$2)"; }
+# wrk's requests/s and its 99th percentile latency (ms).
+lookups() {
+  wrk -t1 -c50 -d"${secs}s" --latency "http://127.0.0.1:$dport/web" >"$work/wrk.out" 2>&1
+  python3 - "$work/wrk.out" <<'PY'
+import re, sys
+out = open(sys.argv[1]).read()
+rps = re.search(r"Requests/sec:\s*([0-9.]+)", out).group(1)
+v, unit = re.search(r"^\s*99%\s+([0-9.]+)(us|ms|s)\s*$", out, re.M).groups()
+print(rps, float(v) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit])
+PY
+}
+# Propagation delays (ms) of the changes a watcher saw: "p50 p99 n".
+pct() { python3 -c 'import sys; x=sorted(float(l) for l in open(sys.argv[1])); q=lambda p: x[min(len(x)-1, int(len(x)*p))]; print(f"{q(.5):.3f} {q(.99):.3f} {len(x)}") if x else print("nan nan 0")' "$1"; }
+
+pport=$(free_port); daemon "$pport" mixed-peer
+wait_port "$pport"
+dport=$(free_port); daemon "$dport" mixed-daemon --peer "127.0.0.1:$pport"
+wait_port "$dport"
+register_web "$dport"
+for _ in $(seq 100); do [[ $(status "$dport" '["partition"]["catching_up"]') == False ]] && break; sleep 0.05; done
+
+# 1. The daemon idle: lookups alone.
+lookups >/dev/null   # warm-up
+read -r idle1_rps idle1_p99 < <(lookups)
+
+# 2. Sessions, then replicated changes with the lookups off (the reference for propagation).
+python3 bench/mixed.py hold "$dport" "$sessions" $((secs * 4 + 60)) &
+holder=$!; pids+=($holder)
+for _ in $(seq 600); do (( $(status "$dport" '["held"]') >= sessions )) && break; sleep 0.1; done
+held=$(status "$dport" '["held"]')
+(( held >= sessions )) || { echo "only $held of $sessions sessions held" >&2; exit 1; }
+python3 bench/mixed.py watch "$dport" $((secs + 1)) >"$work/prop-ref" &
+watcher=$!; pids+=($watcher)
+sleep 0.3
+python3 bench/mixed.py write "$pport" "$rate" "$secs" >"$work/written-ref"
+wait "$watcher"
+
+# 3. The same with the lookups on: the mixed load.
+python3 bench/mixed.py watch "$dport" $((secs + 3)) >"$work/prop-mixed" &
+watcher=$!; pids+=($watcher)
+sleep 0.3
+python3 bench/mixed.py write "$pport" "$rate" $((secs + 2)) >"$work/written-mixed" &
+writer=$!; pids+=($writer)
+sleep 1
+read -r mixed_rps mixed_p99 < <(lookups)
+held_during=$(status "$dport" '["held"]')
+wait "$writer"; wait "$watcher"
+held_after=$(status "$dport" '["held"]')
+
+# 4. Idle again, once the sessions are closed.
+kill "$holder"; wait "$holder" 2>/dev/null || true
+for _ in $(seq 100); do (( $(status "$dport" '["held"]') == 0 )) && break; sleep 0.1; done
+read -r idle2_rps idle2_p99 < <(lookups)
+
+python3 - "$secs" "$sessions" "$rate" "$idle1_rps" "$idle1_p99" "$idle2_rps" "$idle2_p99" "$mixed_rps" "$mixed_p99" \
+  "$held_during" "$held_after" $(pct "$work/prop-ref") $(pct "$work/prop-mixed") \
+  $(cat "$work/written-ref") $(cat "$work/written-mixed") <<'PY'
+import sys
+a = sys.argv[1:]
+secs, sessions, rate = int(a[0]), int(a[1]), int(a[2])
+i1, i1p, i2, i2p, m, mp = map(float, a[3:9])
+held_during, held_after = int(a[9]), int(a[10])
+r50, r99, rn, m50, m99, mn = float(a[11]), float(a[12]), int(a[13]), float(a[14]), float(a[15]), int(a[16])
+wref, wref_s, wmix, wmix_s = int(a[17]), float(a[18]), int(a[19]), float(a[20])
+idle, idle_p = (i1 + i2) / 2, (i1p + i2p) / 2
+print(f"\nrarangid mixed load, loopback, wrk -t1 -c50 -d{secs}s --latency on GET /web (3 instances)")
+print(f"mixed = {held_during:,} held sessions (still {held_after:,} after) + {rate:,} changes/s made at a peer, arriving by replication")
+print(f"{'measure':44} {'idle':>13} {'mixed':>13} {'mixed/idle':>11}  verdict")
+print(f"{'lookups/s':44} {idle:>13,.0f} {m:>13,.0f} {m / idle:>10.2f}x  {'PASS' if m >= 0.8 * idle else 'FAIL'} (>= 0.8x)")
+print(f"{'lookup p99 (ms)':44} {idle_p:>13.3f} {mp:>13.3f} {mp / idle_p:>10.2f}x  info")
+print(f"{'  idle runs before / after: lookups/s':44} {i1:>13,.0f} {i2:>13,.0f}")
+print(f"{'  idle runs before / after: p99 (ms)':44} {i1p:>13.3f} {i2p:>13.3f}")
+print(f"{'propagation p50, peer write -> watcher (ms)':44} {r50:>13.3f} {m50:>13.3f} {m50 / r50:>10.2f}x  info")
+print(f"{'propagation p99, peer write -> watcher (ms)':44} {r99:>13.3f} {m99:>13.3f} {m99 / r99:>10.2f}x  info")
+print(f"{'  changes written / seen by the watcher':44} {f'{wref:,} / {rn:,}':>13} {f'{wmix:,} / {mn:,}':>13}")
+print(f"{'  changes/s achieved at the peer':44} {wref / wref_s:>13,.0f} {wmix / wmix_s:>13,.0f}")
+print("idle: lookups alone (mean of the runs before the sessions and after they close); propagation's idle column: sessions and changes, no lookups")
+PY
