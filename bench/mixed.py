@@ -4,6 +4,8 @@
   mixed.py hold PORT N SECONDS        N held registrations (PUT ...?hold) on raw
                                       sockets, kept open SECONDS at most (or
                                       until SIGTERM)
+  mixed.py park PORT N SECONDS        N blocking queries (GET /parked?index=..&wait=..)
+                                      parked on raw sockets, kept SECONDS at most
   mixed.py write PORT RATE SECONDS    RATE changes/s for SECONDS to /chg/k0..k9,
                                       each body stamped with the wall clock
                                       (ns) just before it is sent
@@ -28,6 +30,24 @@ def hold(n, seconds):
         s = socket.create_connection(("127.0.0.1", port))
         body = b'{"host":"10.0.0.1","port":%d}' % (1000 + i % 50000)
         s.sendall(b"PUT /held/i%d?hold HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (i, len(body), body))
+        socks.append(s)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    end = time.time() + seconds
+    while time.time() < end:
+        time.sleep(0.2)
+
+
+def park(n, seconds):
+    c = http.client.HTTPConnection("127.0.0.1", port)
+    c.request("GET", "/parked")
+    r = c.getresponse()
+    r.read()
+    index = r.getheader("X-Rarangi-Index")
+    wait = min(int(seconds) + 60, 300)
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET /parked?index=%s&wait=%ds HTTP/1.1\r\nHost: x\r\n\r\n" % (index.encode(), wait))
         socks.append(s)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     end = time.time() + seconds
@@ -76,6 +96,8 @@ def watch(seconds):
 
 if what == "hold":
     hold(int(sys.argv[3]), float(sys.argv[4]))
+elif what == "park":
+    park(int(sys.argv[3]), float(sys.argv[4]))
 elif what == "write":
     write(float(sys.argv[3]), float(sys.argv[4]))
 elif what == "watch":
