@@ -42,6 +42,7 @@ extension Daemon {
     func park(_ conn: Connection) {
         guard conn.phase == .http else { return }
         conn.enter(.parked)
+        conn.releaseIdleOutput()
         if !conn.keepaliveSet {
             conn.keepaliveSet = true
             Socket.setHeldOptions(conn.fd, userTimeoutMs: Daemon.heldUserTimeoutMs)
