@@ -7,12 +7,12 @@
 #   propagation of those changes to a watcher parked (blocking query) on the
 #   daemon, from just before each write at the peer: p50/p99 during the
 #   lookups, and with the lookups off as the reference
-# Usage: bench/mixed.sh [SECONDS per measurement, default 10] [SESSIONS, default 10000]
+# Usage: bench/mixed.sh [SECONDS per measurement, default 10] [SESSIONS, default 10000] [CHANGES/s, default 1000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 sessions=${2:-10000}
-rate=1000
+rate=${3:-1000}
 ulimit -n "$(ulimit -Hn)"
 . bench/lib.sh
 daemon() { # PORT NAME [ARGS...]
@@ -94,9 +94,10 @@ print(f"{'lookups/s':44} {idle:>13,.0f} {m:>13,.0f} {m / idle:>10.2f}x  {'PASS' 
 print(f"{'lookup p99 (ms)':44} {idle_p:>13.3f} {mp:>13.3f} {mp / idle_p:>10.2f}x  info")
 print(f"{'  idle runs before / after: lookups/s':44} {i1:>13,.0f} {i2:>13,.0f}")
 print(f"{'  idle runs before / after: p99 (ms)':44} {i1p:>13.3f} {i2p:>13.3f}")
-print(f"{'propagation p50, peer write -> watcher (ms)':44} {r50:>13.3f} {m50:>13.3f} {m50 / r50:>10.2f}x  info")
-print(f"{'propagation p99, peer write -> watcher (ms)':44} {r99:>13.3f} {m99:>13.3f} {m99 / r99:>10.2f}x  info")
+ratio = lambda a, b: f"{a / b:>10.2f}x" if b == b and b > 0 else f"{'':>11}"
+print(f"{'propagation p50, peer write -> watcher (ms)':44} {r50:>13.3f} {m50:>13.3f} {ratio(m50, r50)}  info")
+print(f"{'propagation p99, peer write -> watcher (ms)':44} {r99:>13.3f} {m99:>13.3f} {ratio(m99, r99)}  info")
 print(f"{'  changes written / seen by the watcher':44} {f'{wref:,} / {rn:,}':>13} {f'{wmix:,} / {mn:,}':>13}")
-print(f"{'  changes/s achieved at the peer':44} {wref / wref_s:>13,.0f} {wmix / wmix_s:>13,.0f}")
+print(f"{'  changes/s achieved at the peer':44} {wref / max(wref_s, 1e-9):>13,.0f} {wmix / max(wmix_s, 1e-9):>13,.0f}")
 print("idle: lookups alone (mean of the runs before the sessions and after they close); propagation's idle column: sessions and changes, no lookups")
 PY
