@@ -26,6 +26,8 @@ final class Connection {
     /// How the response to the request being handled is framed.
     var framing = ReplyFraming()
     var readEvent: OpaquePointer?
+    /// Made the first time the socket does not take all output at once
+    /// (`Daemon.armWrite`): most connections never need one.
     var writeEvent: OpaquePointer?
     var writeArmed = false
     /// Queued on the daemon's flush list for this turn.
@@ -39,18 +41,45 @@ final class Connection {
     var outputStart = 0
     var parser: HTTPParser
 
+    /// What only a peer link carries, made when the connection becomes one:
+    /// a client connection (thousands of them held or parked) carries a
+    /// nil pointer instead of a frame decoder and a key handshake.
+    private var peerSide: PeerSide?
+    /// The peer side, made on first use.
+    private var madePeerSide: PeerSide {
+        if let p = peerSide { return p }
+        let p = PeerSide()
+        peerSide = p
+        return p
+    }
     /// Frames received on a peer link.
-    var frames = PeerFrameDecoder()
+    var frames: PeerFrameDecoder {
+        get { peerSide?.frames ?? PeerFrameDecoder() }
+        _modify { yield &madePeerSide.frames }
+    }
     /// A sealed link's handshake, then its channel (nil on a link without a
     /// cluster key, and on every client connection).
-    var seal: LinkSeal?
+    var seal: LinkSeal? {
+        get { peerSide?.seal }
+        _modify { yield &madePeerSide.seal }
+    }
     /// The remote address, for peers that advertise none.
-    var remoteHost = ""
-    /// Peer bytes in and out, for the idle-link benchmark.
-    var bytesIn = 0
+    var remoteHost: String {
+        get { peerSide?.remoteHost ?? "" }
+        _modify { yield &madePeerSide.remoteHost }
+    }
+    /// Peer bytes in, for the idle-link benchmark and the link metrics.
+    var bytesIn: Int {
+        get { peerSide?.bytesIn ?? 0 }
+        _modify { yield &madePeerSide.bytesIn }
+    }
+    /// Bytes written (a peer link's, for the idle-link benchmark and the link metrics).
     var bytesOut = 0
     /// What the core was last told of this peer link's backlog (slow or not).
-    var reportedSlow = false
+    var reportedSlow: Bool {
+        get { peerSide?.reportedSlow ?? false }
+        _modify { yield &madePeerSide.reportedSlow }
+    }
     /// The socket has the session keepalive (held or parked once).
     var keepaliveSet = false
 
@@ -115,10 +144,35 @@ final class Connection {
             if n < 0, errno == EAGAIN || errno == EWOULDBLOCK { return true }
             return false
         }
-        output.removeAll(keepingCapacity: output.capacity <= 65536)
+        // A connection between requests keeps its buffer for the next
+        // answer; a held stream (a ping every few seconds) or a parked
+        // query gives it back, as thousands of them may sit idle.
+        output.removeAll(keepingCapacity: output.capacity <= 65536 && !phase.inSession)
         outputStart = 0
         return true
     }
+
+    /// Gives back the output buffer when nothing is left to write (a
+    /// connection entering a session keeps none while it waits).
+    func releaseIdleOutput() {
+        guard !hasPendingOutput, output.capacity > 0 else { return }
+        output = []
+        outputStart = 0
+    }
+}
+
+/// What a peer link carries beside a client connection's state.
+final class PeerSide {
+    /// Frames received.
+    var frames = PeerFrameDecoder()
+    /// The key handshake, then the sealed channel (nil without a cluster key).
+    var seal: LinkSeal?
+    /// The remote address.
+    var remoteHost = ""
+    /// Bytes received.
+    var bytesIn = 0
+    /// Whether the core was last told the link is slow.
+    var reportedSlow = false
 }
 
 /// How the answer to the request being handled is framed.

@@ -51,8 +51,8 @@ extension Daemon {
         }
     }
 
-    /// Wraps a new socket in a connection with its read and write events
-    /// (one retain each, released in `free`) and files it.
+    /// Wraps a new socket in a connection with its read event (one retain,
+    /// released in `free`) and files it; the write event comes when needed.
     func adopt(_ fd: Int32, phase: ConnectionPhase, overflow: Bool, clientAddress: String = "") -> Connection {
         let conn = Connection(id: table.newID(), fd: fd, phase: phase, overflow: overflow, clientAddress: clientAddress,
                               parser: HTTPParser(maxBodyBytes: options.maxBodyBytes), now: now.ms)
@@ -61,12 +61,21 @@ extension Daemon {
             let conn = Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue()
             conn.daemon.readReady(conn)
         }, Unmanaged.passRetained(conn).toOpaque())
-        conn.writeEvent = event_new(base, fd, Int16(EV_WRITE | EV_PERSIST), { _, _, ctx in
-            let conn = Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue()
-            conn.daemon.writeReady(conn)
-        }, Unmanaged.passRetained(conn).toOpaque())
         table.file(conn)
         return conn
+    }
+
+    /// Asks for writability, making the connection's write event (one
+    /// retain, released in `free`) the first time it is needed.
+    func armWrite(_ conn: Connection) {
+        if conn.writeEvent == nil {
+            conn.writeEvent = event_new(base, conn.fd, Int16(EV_WRITE | EV_PERSIST), { _, _, ctx in
+                let conn = Unmanaged<Connection>.fromOpaque(ctx!).takeUnretainedValue()
+                conn.daemon.writeReady(conn)
+            }, Unmanaged.passRetained(conn).toOpaque())
+        }
+        event_add(conn.writeEvent, nil)
+        conn.writeArmed = true
     }
 
     /// Out of file descriptors: stop accepting for a moment instead of spinning.

@@ -216,10 +216,7 @@ extension Daemon {
         if conn.progressed { conn.lastActivity = now.ms }
         noteBacklog(conn)
         if conn.hasPendingOutput {
-            if !conn.writeArmed {
-                event_add(conn.writeEvent, nil)
-                conn.writeArmed = true
-            }
+            if !conn.writeArmed { armWrite(conn) }
             return
         }
         if conn.writeArmed {
@@ -260,7 +257,7 @@ extension Daemon {
         let reportToCore = reportToCore && (link == nil || conn.phase.coreKnowsLink)
         conn.enter(.closed)
         event_del(conn.readEvent)
-        event_del(conn.writeEvent)
+        if let ev = conn.writeEvent { event_del(ev) }
         conn.writeArmed = false
         Glibc.close(conn.fd)
         table.remove(conn, link: link)

@@ -214,8 +214,7 @@ extension Daemon {
         }
         let conn = adopt(fd, phase: .peerConnecting(link), overflow: false)
         conn.remoteHost = host
-        event_add(conn.writeEvent, nil)
-        conn.writeArmed = true
+        armWrite(conn)
     }
 
     /// The non-blocking connect finished: send the upgrade request, or report the failure.

@@ -42,17 +42,44 @@ extension Daemon {
     func park(_ conn: Connection) {
         guard conn.phase == .http else { return }
         conn.enter(.parked)
+        conn.releaseIdleOutput()
         if !conn.keepaliveSet {
             conn.keepaliveSet = true
             Socket.setHeldOptions(conn.fd, userTimeoutMs: Daemon.heldUserTimeoutMs)
         }
     }
 
-    /// Pings a held stream; no idle timeout applies to it.
+    /// Pings written per loop turn. Held streams started together fall due
+    /// together: thousands of pings written in one turn would stall every
+    /// other connection for tens of milliseconds, so they go out a slice a
+    /// turn, with the loop serving I/O between slices.
+    static let pingsPerTurn = 256
+
+    /// A held stream's ping is due; no idle timeout applies to it. The phase
+    /// records it as sent now, so the next pass does not queue it again.
     func ping(_ conn: Connection, http11: Bool, now t: Int64) {
-        ResponseEncoder.appendChunk(ResponseEncoder.pingLine, isHTTP11: http11, to: &conn.output)
         conn.enter(.held(lastPingMs: t, http11: http11))
-        markDirty(conn)
+        turn.pings.append(conn.id)
+    }
+
+    /// Whether pings wait to be written (the loop then does not block).
+    var pingsWaiting: Bool { turn.pingsDone < turn.pings.count }
+
+    /// Writes the next slice of due pings, to streams still held.
+    func writeQueuedPings() {
+        var written = 0
+        while written < Daemon.pingsPerTurn, turn.pingsDone < turn.pings.count {
+            let id = turn.pings[turn.pingsDone]
+            turn.pingsDone += 1
+            guard let conn = table[ConnectionID(id)], case let .held(_, http11) = conn.phase else { continue }
+            ResponseEncoder.appendChunk(ResponseEncoder.pingLine, isHTTP11: http11, to: &conn.output)
+            markDirty(conn)
+            written += 1
+        }
+        if turn.pingsDone == turn.pings.count {
+            turn.pings.removeAll(keepingCapacity: true)
+            turn.pingsDone = 0
+        }
     }
 
     /// The parked query on `conn` has its answer: read requests again after the turn.

@@ -249,7 +249,8 @@ public final class Daemon {
         if keyring == nil { logNoClusterKey() }
         notifyService()
         while running {
-            if event_base_loop(base, EVLOOP_ONCE) < 0 {
+            // While pings wait, a turn serves what is ready and returns.
+            if event_base_loop(base, pingsWaiting ? EVLOOP_NONBLOCK : EVLOOP_ONCE) < 0 {
                 logger.log(.error, "event_loop_failed")
                 break
             }
@@ -286,6 +287,7 @@ public final class Daemon {
     // MARK: the end of a turn
 
     func afterTurn() {
+        writeQueuedPings()
         repeat {
             resumeParsing()
             // Consul queries parked here whose answer moved this turn.

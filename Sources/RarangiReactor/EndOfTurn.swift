@@ -14,6 +14,10 @@ struct EndOfTurn {
     /// Connections that read requests again (a blocking query answered, a
     /// backlog drained) with input already received to parse.
     var resumed: [Connection] = []
+    /// Held streams whose ping is due (by connection id), written a slice
+    /// per turn from `pingsDone` on (`Daemon.writeQueuedPings`).
+    var pings: [UInt64] = []
+    var pingsDone = 0
 }
 
 /// Inputs for the core. An input that executing effects produces (a link

@@ -8,8 +8,17 @@ public struct HTTPParser: Sendable {
     public var maxBodyBytes: Int
 
     private var scanned = 0
-    private var head: Head?
+    /// The head of a request whose body has not all arrived yet. Boxed:
+    /// most requests arrive whole and never store one, and a connection
+    /// between requests (thousands held or parked) carries a pointer here
+    /// rather than a whole request.
+    private var pending: PendingHead?
     private var continueSent = false
+
+    private final class PendingHead: Sendable {
+        let head: Head
+        init(_ head: Head) { self.head = head }
+    }
 
     private struct Head: Sendable {
         var request: HTTPRequest
@@ -39,11 +48,14 @@ public struct HTTPParser: Sendable {
     }
 
     /// True once part of a request has arrived (for the request timeout).
-    public var isMidRequest: Bool { scanned > 0 || head != nil }
+    public var isMidRequest: Bool { scanned > 0 || pending != nil }
 
     /// Parses the request at the start of `buf`.
     public mutating func parse(_ buf: UnsafeBufferPointer<UInt8>) -> Outcome {
-        if head == nil {
+        var h: Head
+        if let p = pending {
+            h = p.head
+        } else {
             if buf.isEmpty { return .needMore }
             // Find the blank line ending the head, resuming where the last call stopped.
             guard let end = HTTPHead.end(in: buf, from: scanned - 3) else {
@@ -57,16 +69,16 @@ public struct HTTPParser: Sendable {
                 return fail(431, "headers_too_large", "the request line and headers exceed \(maxHeadBytes) bytes")
             }
             switch parseHead(UnsafeBufferPointer(rebasing: buf[0..<end])) {
-            case let .success(h): head = h
+            case let .success(parsed): h = parsed
             case let .failure(e): return .failure(e)
             }
         }
-        guard var h = head else { return .needMore }
         if h.chunked {
             switch decodeChunked(buf, from: h.headLength) {
             case .incomplete:
-                return continueIfWanted(h, available: buf.count - h.headLength)
+                return awaitBody(h, available: buf.count - h.headLength)
             case let .error(e):
+                if pending == nil { pending = PendingHead(h) }
                 return .failure(e)
             case let .complete(body, end):
                 h.request.body = body
@@ -75,10 +87,16 @@ public struct HTTPParser: Sendable {
             }
         }
         let total = h.headLength + h.contentLength
-        if buf.count < total { return continueIfWanted(h, available: buf.count - h.headLength) }
+        if buf.count < total { return awaitBody(h, available: buf.count - h.headLength) }
         h.request.body = Array(buf[h.headLength..<total])
         reset()
         return .request(h.request, consumed: total)
+    }
+
+    /// The body is not all here: keep the head for the next call.
+    private mutating func awaitBody(_ h: Head, available: Int) -> Outcome {
+        if pending == nil { pending = PendingHead(h) }
+        return continueIfWanted(h, available: available)
     }
 
     private mutating func continueIfWanted(_ h: Head, available: Int) -> Outcome {
@@ -91,7 +109,7 @@ public struct HTTPParser: Sendable {
 
     private mutating func reset() {
         scanned = 0
-        head = nil
+        pending = nil
         continueSent = false
     }
 

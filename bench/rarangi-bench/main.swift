@@ -3,7 +3,7 @@
 //      (measured with a blocking query parked on the same daemon);
 //   2. watch notification latency: a PUT sent → the parked query answered;
 //   3. 10,000 held registrations through RarangiClient: daemon memory per
-//      held registration, and the time to re-register them all after the
+//      held registration (and per parked watch), and the time to re-register them all after the
 //      daemon holding them stops (failover to slot b) and after a restart
 //      of a lone daemon (the client's back-off included).
 import Foundation
@@ -233,6 +233,7 @@ do {
     // The daemon's side alone: N holds arriving at once on raw sockets.
     let c = try Daemon([], port: 5844)
     var socks: [Raw] = []
+    let rawBefore = c.rssBytes
     let t3 = nowNs()
     for i in 0..<holders {
         let r = try Raw(port: c.port)
@@ -241,11 +242,33 @@ do {
     }
     while held(c.port) < holders { usleep(2_000) }
     row("daemon alone: \(holders) holds sent at once on raw sockets -> all held (ms)", String(format: "%.0f", ms(nowNs() - t3)))
+    row("daemon memory per held registration on a raw socket (bytes, RSS delta / n)", "\((c.rssBytes - rawBefore) / holders)")
     let t4 = nowNs()
     socks.removeAll()
     while held(c.port) > 0 { usleep(2_000) }
     row("daemon alone: \(holders) holders close -> all released (ms)", String(format: "%.0f", ms(nowNs() - t4)))
     c.stop()
+
+    // Parked watches: N blocking queries waiting on one service.
+    let p = try Daemon([], port: 5845)
+    func watchers(_ port: Int) -> Int {
+        guard let c = try? Raw(port: port) else { return -1 }
+        let (_, body) = c.request("GET", "/_status")
+        let o = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        return o?["watchers"] as? Int ?? -1
+    }
+    let (head, _) = try Raw(port: p.port).request("GET", "/parked")
+    let parkedBefore = p.rssBytes
+    var parked: [Raw] = []
+    for _ in 0..<holders {
+        let r = try Raw(port: p.port)
+        r.send("GET /parked?index=\(index(head))&wait=300s HTTP/1.1\r\n\r\n")
+        parked.append(r)
+    }
+    while watchers(p.port) < holders { usleep(2_000) }
+    row("daemon memory per parked watch (bytes, RSS delta / n)", "\((p.rssBytes - parkedBefore) / holders)")
+    parked.removeAll()
+    p.stop()
 }
 
 print("\n| measure | result |\n|---|---|")
