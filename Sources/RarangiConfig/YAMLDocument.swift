@@ -13,7 +13,7 @@ struct YAMLDocument {
         case scalar(String)
         /// A sequence's items, in order.
         case sequence([Int])
-        /// A mapping's pairs, in file order (a repeated key is kept twice).
+        /// A mapping's pairs, in file order (no scalar key twice).
         case mapping([(key: Int, value: Int)])
     }
 
@@ -73,6 +73,17 @@ struct YAMLDocument {
                 nodes.append(.scalar(""))
             }
         }
+        // A key written twice is a mistake the file's reader would not see
+        // (one of the two values would be dropped): refuse it, as Yams did.
+        for case let .mapping(pairs) in nodes {
+            var seen = Set<String>()
+            for pair in pairs {
+                guard case let .scalar(key) = nodes[pair.key] else { continue }
+                if !seen.insert(key).inserted {
+                    throw YAMLError(message: "\(marks[pair.key]): the key '\(key)' appears twice in the same mapping")
+                }
+            }
+        }
         return YAMLDocument(nodes: nodes, marks: marks)
     }
 }
@@ -105,10 +116,10 @@ struct YAMLNode {
         return pairs.map { (key: YAMLNode(document: document, index: $0.key), value: YAMLNode(document: document, index: $0.value)) }
     }
 
-    /// The value of a mapping's scalar key `key` (the last, if repeated);
-    /// nil when there is none or this is not a mapping.
+    /// The value of a mapping's scalar key `key`; nil when there is none or
+    /// this is not a mapping.
     subscript(key: String) -> YAMLNode? {
-        mapping?.last { $0.key.string == key }?.value
+        mapping?.first { $0.key.string == key }?.value
     }
 }
 

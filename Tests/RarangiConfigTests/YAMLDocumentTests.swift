@@ -70,11 +70,12 @@ final class YAMLDocumentTests: XCTestCase {
         XCTAssertNotNil(cyclic.sequence?.first?.sequence?.first?.sequence)
     }
 
-    func test_repeatedKey_lastOneWins_asBefore() throws {
-        XCTAssertEqual(try parse("liveness: 5\nliveness: 6\n")["liveness"], ["6"])
-        let root = try XCTUnwrap(YAMLDocument.parse("{host: a, host: b}")?.root)
-        XCTAssertEqual(root["host"]?.string, "b")
-        XCTAssertEqual(root.mapping?.count, 2, "the document keeps both, in file order")
+    func test_repeatedKey_isRefused_atItsSecondPlace() {
+        let m = message("liveness: 5\nname: a\nliveness: 6\n")
+        XCTAssertTrue(m.contains("not valid YAML: line 3, column 1: the key 'liveness' appears twice in the same mapping"), m)
+        let nested = message("cluster:\n  a: {host: h, port: 1, host: i}\n")
+        XCTAssertTrue(nested.contains("line 2, column 25: the key 'host' appears twice"), nested)
+        XCTAssertEqual(try parse("log_level: warn\nname: a\n")["log-level"], ["warn"])
     }
 
     func test_badYAML_namesLineAndColumn() {
