@@ -71,7 +71,15 @@ built_bin() { # DIR
   find "$1/.build-deb/src" -path '*/.build-release/*/release/rarangid' -type f 2>/dev/null | head -1
 }
 
-# --- the two builds -----------------------------------------------------------
+# --- the two builds (this checkout first: it is the one being worked on) -----
+if [[ -z $deb ]]; then
+  thisname="this checkout ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ', with changes'))"
+  deb=$(build_deb "$PWD")
+  [[ -n $bin ]] || bin=$(built_bin "$PWD")
+else
+  thisname=$deb
+fi
+
 if [[ -z $ref_deb ]]; then
   if [[ -z $ref ]]; then
     if git show HEAD:Package.swift | grep -q 'jpsim/Yams'; then ref=HEAD
@@ -87,14 +95,6 @@ if [[ -z $ref_deb ]]; then
 else
   refname=$ref_deb
 fi
-if [[ -z $deb ]]; then
-  thisname="this checkout ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ', with changes'))"
-  deb=$(build_deb "$PWD")
-  [[ -n $bin ]] || bin=$(built_bin "$PWD")
-else
-  thisname=$deb
-fi
-
 for side in ref this; do
   d=ref_deb; [[ $side == this ]] && d=deb
   mkdir -p "$work/x-$side"
