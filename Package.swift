@@ -16,7 +16,6 @@ let package = Package(
         .library(name: "RarangiClient", targets: ["RarangiClient"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // The client library's non-blocking I/O: one event-loop thread of its
         // own, never the caller's, with HTTP/1.1 framing (NIOHTTP1) for
         // held-registration streams and blocking queries.
@@ -43,8 +42,15 @@ let package = Package(
         .target(name: "RarangiWire", dependencies: ["RarangiProtocol"], swiftSettings: optimizedInTests),
         // The pure node: catalogue, versions, expiry. No clock, no I/O.
         .target(name: "RarangiCore", dependencies: ["RarangiProtocol", "RarangiWire"], swiftSettings: optimizedInTests),
+        // libyaml, the configuration file's parser. Only RarangiConfig imports it.
+        .systemLibrary(
+            name: "CLibYAML",
+            path: "Modules/CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
         // Settings table, flags, YAML configuration.
-        .target(name: "RarangiConfig", dependencies: ["RarangiCore", "RarangiProtocol", "RarangiWire", "RarangiSeal", "Yams"]),
+        .target(name: "RarangiConfig", dependencies: ["CLibYAML", "RarangiCore", "RarangiProtocol", "RarangiWire", "RarangiSeal"]),
         // The cluster key: the peer handshake and sealed frames (rarangi-protocol(7)).
         .target(name: "RarangiSeal", dependencies: ["RarangiWire", .product(name: "Crypto", package: "swift-crypto")]),
         // The libevent shell that executes the core's effects.

@@ -6,7 +6,7 @@
 #
 # Output goes to build/deb/ (the .deb, its -dbgsym .ddeb, .buildinfo and
 # .changes). The Swift toolchain must be on PATH; the Debian packages the
-# build needs (debhelper, dpkg-dev, libevent-dev, lintian, ...) are
+# build needs (debhelper, dpkg-dev, libevent-dev, libyaml-dev, lintian, ...) are
 # installed with apt-get when missing, which needs root.
 #
 # How: the files git tracks (plus new, not ignored ones) are copied into a
@@ -35,7 +35,7 @@ command -v swift >/dev/null || die "no 'swift' on PATH: install the Swift toolch
 
 # Debian build dependencies: those in debian/control, plus build-essential,
 # which dpkg-checkbuilddeps also requires, and lintian for the check below.
-build_deps=(build-essential debhelper dpkg-dev libevent-dev pkgconf lintian)
+build_deps=(build-essential debhelper dpkg-dev libevent-dev libyaml-dev pkgconf lintian)
 if ! command -v dpkg-checkbuilddeps >/dev/null ||
    ! dpkg-checkbuilddeps "$root/packaging/debian/control" 2>/dev/null ||
    { [ "$run_lintian" = 1 ] && ! command -v lintian >/dev/null; }; then

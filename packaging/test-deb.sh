@@ -130,6 +130,9 @@ say "      (lintian took $(( $(date +%s) - t ))s)"
 
 check "Depends on libevent, derived by dpkg-shlibdeps" \
     sh -c "dpkg-deb --field '$deb' Depends | grep -Eq 'libevent-2\.[0-9]+-[0-9]+ \(>= '"
+# libyaml's shlibs file names no version, so neither does the dependency.
+check "Depends on libyaml, derived by dpkg-shlibdeps" \
+    sh -c "dpkg-deb --field '$deb' Depends | grep -Eq '(^|, )libyaml-0-[0-9]+( |,|\$)'"
 mkdir -p "$work/x" && dpkg-deb -x "$deb" "$work/x"
 no_runpath() {
     local f rc=0
@@ -140,6 +143,10 @@ no_runpath() {
     return $rc
 }
 check "programs have no RUNPATH (Swift runtime linked statically)" no_runpath
+# ICU's data names itself (icudt<version><endianness>) all through; a daemon
+# that links Foundation carries it, ours must not.
+no_icu() { ! grep -c icudt "$work/x/usr/sbin/rarangid"; }
+check "rarangid carries no ICU data (links no Foundation)" no_icu
 
 # --- a fresh Debian system --------------------------------------------------
 suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
@@ -150,8 +157,8 @@ if [ ! -f "$base/.rarangi-base-complete" ]; then
     say "test-deb: debootstrap --variant=minbase $suite into ${base#"$root"/} (cached for later runs)"
     rm -rf --one-file-system "$base"
     mkdir -p "$chroots"
-    # systemd to boot it and man-db for man -w; neither is libevent, which
-    # apt-get must bring in because the package depends on it.
+    # systemd to boot it and man-db for man -w; neither is libevent or libyaml, which
+    # apt-get must bring in because the package depends on them.
     if ! debootstrap --variant=minbase --include=systemd,man-db "$suite" "$base" "$mirror" >"$work/debootstrap.log" 2>&1; then
         tail -20 "$work/debootstrap.log"; say "FAIL  debootstrap"; failed=$((failed + 1)); finish
     fi
@@ -207,9 +214,12 @@ booted() { [ "$boot" = 1 ]; }
 # --- install ----------------------------------------------------------------
 has_libevent() { inside dpkg-query -W -f='${Package} ${Status}\n' 'libevent-2*' 2>&1 | grep 'ok installed'; }
 check "libevent is not in the fresh system" eval '! has_libevent'
+has_libyaml() { inside dpkg-query -W -f='${Package} ${Status}\n' 'libyaml-0-*' 2>&1 | grep 'ok installed'; }
+check "libyaml is not in the fresh system" eval '! has_libyaml'
 check "apt-get install ./$(basename "$deb")" \
     inside sh -c "apt-get update -qq && cd $T && apt-get install -y --no-install-recommends ./$(basename "$deb")"
 check "apt-get brought in libevent" has_libevent
+check "apt-get brought in libyaml" has_libyaml
 inside dpkg -L rarangi >"$work/files" 2>/dev/null
 
 version_ok() { inside rarangid --version | tee /dev/stderr | grep -qx "rarangid $version"; }

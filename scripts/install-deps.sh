@@ -5,7 +5,7 @@
 #   scripts/install-deps.sh bench  # plus the benchmark tools and reference
 set -euo pipefail
 what=${1:-run}
-packages=(libevent-dev pkg-config curl ca-certificates)
+packages=(libevent-dev libyaml-dev pkg-config curl ca-certificates)
 case "$what" in
   run) ;;
   test) packages+=(mandoc iproute2 iptables procps python3 faketime gcc libc6-dev coreutils prometheus chromium dnsutils python3-dnspython python3-consul python3-venv) ;;

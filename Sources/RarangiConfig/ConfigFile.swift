@@ -1,6 +1,5 @@
-import Foundation
 import struct RarangiProtocol.Endpoint
-import Yams
+import enum RarangiSeal.TextFile
 
 /// Reads the YAML configuration file (MISSION H6). Every key is a setting of
 /// the table (`log_level` and `log-level` both work); in addition the seed's
@@ -13,22 +12,22 @@ public enum ConfigFile {
     public static func load(path: String, nameFromFlags: String?) throws(ConfigError) -> RawSettings {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try TextFile.read(path: path)
         } catch {
-            throw ConfigError("cannot read configuration file '\(path)': \(reason(error))")
+            throw ConfigError("cannot read configuration file '\(path)': \(error)")
         }
         return try parse(text, source: path, nameFromFlags: nameFromFlags)
     }
 
     /// Parses YAML text into raw settings (see `load`).
     public static func parse(_ text: String, source: String, nameFromFlags: String?) throws(ConfigError) -> RawSettings {
-        let root: Node?
+        let document: YAMLDocument?
         do {
-            root = try Yams.compose(yaml: text)
+            document = try YAMLDocument.parse(text)
         } catch {
-            throw ConfigError("configuration file '\(source)' is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+            throw ConfigError("configuration file '\(source)' is not valid YAML: \(error.message)")
         }
-        guard let root else { return [:] }
+        guard let root = document?.root else { return [:] }
         guard let mapping = root.mapping else {
             throw ConfigError("configuration file '\(source)' must be a mapping of setting names to values")
         }
@@ -37,17 +36,17 @@ public enum ConfigFile {
         var port: Int? = nil
         for (keyNode, value) in mapping {
             guard let key = keyNode.string else { throw ConfigError("\(source): keys must be strings") }
-            let name = key.replacingOccurrences(of: "_", with: "-")
+            let name = String(key.map { $0 == "_" ? "-" : $0 })
             switch name {
             case "port":
-                guard let p = value.scalar.flatMap({ Int($0.string) }), (1...65535).contains(p) else {
+                guard let p = value.string.flatMap({ Int($0) }), (1...65535).contains(p) else {
                     throw ConfigError("\(source): port must be a whole number from 1 to 65535")
                 }
                 port = p
             case "cluster" where value.mapping != nil:
                 for (memberKey, member) in value.mapping! {
-                    guard let memberName = memberKey.string, let fields = member.mapping,
-                          let host = fields["host"]?.string, let p = fields["port"]?.string.flatMap({ Int($0) }),
+                    guard let memberName = memberKey.string, member.mapping != nil,
+                          let host = member["host"]?.string, let p = member["port"]?.string.flatMap({ Int($0) }),
                           (1...65535).contains(p) else {
                         throw ConfigError("\(source): each cluster member needs a host and a port from 1 to 65535")
                     }
@@ -55,7 +54,7 @@ public enum ConfigFile {
                 }
             case "peers", "peer":
                 if let seq = value.sequence {
-                    raw["peer", default: []] += try seq.map { (item: Node) throws(ConfigError) -> String in
+                    raw["peer", default: []] += try seq.map { (item: YAMLNode) throws(ConfigError) -> String in
                         guard let s = item.string else { throw ConfigError("\(source): peers must be HOST:PORT strings") }
                         return s
                     }
@@ -89,8 +88,8 @@ public enum ConfigFile {
         return raw
     }
 
-    private static func scalar(_ node: Node, _ key: String, _ source: String) throws(ConfigError) -> String {
-        guard let s = node.scalar?.string else { throw ConfigError("\(source): '\(key)' must be a single value") }
+    private static func scalar(_ node: YAMLNode, _ key: String, _ source: String) throws(ConfigError) -> String {
+        guard let s = node.string else { throw ConfigError("\(source): '\(key)' must be a single value") }
         switch s.lowercased() {
         case "yes", "on": return "true"
         case "no", "off": return "false"
@@ -104,13 +103,5 @@ public enum ConfigFile {
         if s.hasSuffix("ms"), let n = Int(s.dropLast(2)) { return String(n) }
         if s.hasSuffix("s"), let n = Double(s.dropLast()) { return String(Int(n * 1000)) }
         throw ConfigError("\(source): '\(key)' must be milliseconds, or a duration such as 500ms or 2s")
-    }
-
-    private static func reason(_ error: Error) -> String {
-        let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        return ns.localizedDescription
     }
 }

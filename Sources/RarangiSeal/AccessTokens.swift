@@ -1,5 +1,4 @@
 import Crypto
-import Foundation
 
 /// Who may change (and, with --read-token-required, read) which services:
 /// the token file's lines, `TOKEN SERVICE-PATTERN...`. Only SHA-256 digests

@@ -1,5 +1,7 @@
 import Crypto
-import Foundation
+// Data and its base64 coding only: swift-crypto links FoundationEssentials
+// anyway, and it carries no ICU data (Foundation would).
+import struct FoundationEssentials.Data
 
 /// A cluster key: 32 random bytes every daemon of the environment holds.
 /// Links prove they hold one (`PeerHandshake`) and seal every frame with
@@ -79,7 +81,7 @@ public struct ClusterKeyring: Sendable, Equatable {
     public static func parse(_ text: String) throws(KeyFileError) -> ClusterKeyring {
         var keys: [ClusterKey] = []
         for (n, raw) in fileLines(text).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let key = ClusterKey(text: Substring(line)) else {
                 throw KeyFileError("line \(n + 1) is not a key (base64 of 32 bytes, as rarangi keygen prints)")
@@ -106,6 +108,12 @@ public struct KeyFileError: Error, Equatable, CustomStringConvertible {
 }
 
 extension String {
+    /// The string without the white space at either end.
+    func trimmingWhitespace() -> String {
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(self[first...last])
+    }
+
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
@@ -125,9 +133,9 @@ func fileLines(_ text: String) -> [String] {
 func readSecretFile<T>(_ path: String, _ parse: (String) throws(KeyFileError) -> T) throws(KeyFileError) -> T {
     let text: String
     do {
-        text = try String(contentsOfFile: path, encoding: .utf8)
+        text = try TextFile.read(path: path)
     } catch {
-        throw KeyFileError("cannot read \(path): \(error.localizedDescription)")
+        throw KeyFileError("cannot read \(path): \(error)")
     }
     do {
         return try parse(text)

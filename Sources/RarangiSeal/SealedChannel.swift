@@ -1,5 +1,4 @@
 import Crypto
-import Foundation
 import RarangiWire
 
 /// A sealed peer link after the handshake: every frame travels as
