@@ -75,6 +75,13 @@ extension Daemon {
             conn.input = []
             keepUnparsed(conn, rest)
         }
+        timeRequest(conn)
+    }
+
+    /// Starts the request timeout when a request is left half received (or
+    /// stops it when none is), whether the bytes were just read or were
+    /// kept behind a parked query or backed-up answers.
+    private func timeRequest(_ conn: Connection) {
         if conn.phase.readsRequests {
             conn.requestStartedAt = conn.parser.isMidRequest ? (conn.requestStartedAt ?? now.ms) : nil
         }
@@ -108,6 +115,7 @@ extension Daemon {
                 conn.input = []
                 keepUnparsed(conn, input[used...])
                 keepUnparsed(conn, arrived[...])
+                timeRequest(conn)
             }
         }
     }

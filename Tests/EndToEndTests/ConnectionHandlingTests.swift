@@ -51,6 +51,27 @@ final class ConnectionHandlingTests: XCTestCase {
         XCTAssertEqual(try slowHead.readResponse().status, 408)
     }
 
+    /// A half-sent request pipelined behind a blocking query is timed from
+    /// when the query is answered and the daemon reads on: it gets its 408,
+    /// not a silent close by the idle timeout.
+    func test_halfSentRequestBehindAParkedQuery_timesOutWith408AfterTheAnswer() throws {
+        let daemon = try DaemonProcess(["--env", "development", "--request-timeout", "1", "--idle-timeout", "6"])
+        defer { daemon.stop() }
+        XCTAssertEqual(try http("PUT", daemon.port, "/t/a", body: #"{"port":1}"#).status, 201)
+        let c = try RawConnection(port: daemon.port)
+        let first = try c.request("GET", "/t")
+        let index = try XCTUnwrap(first.headers["x-rarangi-index"])
+        let startedAt = Date()
+        try c.send("GET /t?index=\(index)&wait=2s HTTP/1.1\r\nHost: x\r\n\r\nGET /t HTTP/1.1\r\nHo")
+        XCTAssertEqual(try c.readResponse().status, 200)  // the query, at its wait
+        let r = try c.readResponse()
+        XCTAssertEqual(r.status, 408)
+        XCTAssertEqual(r.json["error"] as? String, "request_timeout")
+        let waited = Date().timeIntervalSince(startedAt)
+        XCTAssertGreaterThanOrEqual(waited, 2.9)
+        XCTAssertLessThan(waited, 5, "not the idle timeout's close (6 s)")
+    }
+
     func test_idleKeepAliveConnection_isClosedAfterIdleTimeout() throws {
         let daemon = try DaemonProcess(["--env", "development", "--idle-timeout", "1"])
         defer { daemon.stop() }
