@@ -24,17 +24,25 @@ import time
 what, port = sys.argv[1], int(sys.argv[2])
 
 
-def hold(n, seconds):
+def keep_open(n, request, seconds):
+    """Opens N connections, sends `request(i)` on the i-th and keeps them
+    all open for SECONDS (or until SIGTERM), reading nothing."""
     socks = []
     for i in range(n):
         s = socket.create_connection(("127.0.0.1", port))
-        body = b'{"host":"10.0.0.1","port":%d}' % (1000 + i % 50000)
-        s.sendall(b"PUT /held/i%d?hold HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (i, len(body), body))
+        s.sendall(request(i))
         socks.append(s)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     end = time.time() + seconds
     while time.time() < end:
         time.sleep(0.2)
+
+
+def hold(n, seconds):
+    def put(i):
+        body = b'{"host":"10.0.0.1","port":%d}' % (1000 + i % 50000)
+        return b"PUT /held/i%d?hold HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (i, len(body), body)
+    keep_open(n, put, seconds)
 
 
 def park(n, seconds):
@@ -44,15 +52,7 @@ def park(n, seconds):
     r.read()
     index = r.getheader("X-Rarangi-Index")
     wait = min(int(seconds) + 60, 300)
-    socks = []
-    for _ in range(n):
-        s = socket.create_connection(("127.0.0.1", port))
-        s.sendall(b"GET /parked?index=%s&wait=%ds HTTP/1.1\r\nHost: x\r\n\r\n" % (index.encode(), wait))
-        socks.append(s)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    end = time.time() + seconds
-    while time.time() < end:
-        time.sleep(0.2)
+    keep_open(n, lambda _: b"GET /parked?index=%s&wait=%ds HTTP/1.1\r\nHost: x\r\n\r\n" % (index.encode(), wait), seconds)
 
 
 def write(rate, seconds):

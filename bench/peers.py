@@ -287,6 +287,22 @@ def settle(seen, seconds=5):
         time.sleep(0.01)
 
 
+def write_paced(seen, port, make_request, pipelines=8):
+    """Sends request `make_request(i)` for every change of `seen` at the
+    paced rate over keep-alive pipelines to PORT, noting when each was sent;
+    waits for the watcher; returns (seen, refused writes, acknowledgement times)."""
+    pipes = [Pipeline(port) for _ in range(pipelines)]
+
+    def send(i):
+        seen.sent[i] = pipes[i % len(pipes)].send(make_request(i))
+
+    paced(len(seen.sent), send)
+    settle(seen)
+    for p in pipes:
+        p.close()
+    return seen, sum(p.bad for p in pipes), [a for p in pipes for a in p.acks]
+
+
 def value(seq):
     return json.dumps({"host": "ip-10-0-12-34.eu-west-1.compute.internal", "port": 31234, "seq": seq})
 
@@ -316,18 +332,9 @@ def prop_rarangi():
     w = threading.Thread(target=watch, daemon=True)
     w.start()
     time.sleep(0.2)
-    pipes = [Pipeline(RP["la"]) for _ in range(8)]
-
-    def send(i):
-        req = request("PUT", f"/prop/k{i % KEYS}", value(i), [("Content-Type", "application/json")])
-        seen.sent[i] = pipes[i % len(pipes)].send(req)
-
-    paced(n, send)
-    settle(seen)
+    result = write_paced(seen, RP["la"], lambda i: request("PUT", f"/prop/k{i % KEYS}", value(i), [("Content-Type", "application/json")]))
     stop.set()
-    for p in pipes:
-        p.close()
-    return seen, sum(p.bad for p in pipes), [a for p in pipes for a in p.acks]
+    return result
 
 
 def prop_etcd():
@@ -347,18 +354,9 @@ def prop_etcd():
 
     w = threading.Thread(target=run, daemon=True)
     w.start()
-    pipes = [Pipeline(EP[0]) for _ in range(8)]
-
-    def send(i):
-        req = etcd_put_request(f"prop/k{i % KEYS}", value(i))
-        seen.sent[i] = pipes[i % len(pipes)].send(req)
-
-    paced(n, send)
-    settle(seen)
+    result = write_paced(seen, EP[0], lambda i: etcd_put_request(f"prop/k{i % KEYS}", value(i)))
     watch.close()
-    for p in pipes:
-        p.close()
-    return seen, sum(p.bad for p in pipes), [a for p in pipes for a in p.acks]
+    return result
 
 
 def prop_zookeeper():

@@ -48,23 +48,21 @@ until_status "$port" '["instances"]' "$n"
 sleep 0.3
 plain=$(( ($(rss_kib "$dpid") - r0) * 1024 / n ))
 
-fresh held
-r0=$(rss_kib "$dpid")
-python3 bench/mixed.py hold "$port" "$n" 120 &
-client=$!; pids+=($client)
-until_status "$port" '["held"]' "$n"
-sleep 0.3
-held=$(( ($(rss_kib "$dpid") - r0) * 1024 / n ))
-kill "$client"; wait "$client" 2>/dev/null || true
-
-fresh parked
-r0=$(rss_kib "$dpid")
-python3 bench/mixed.py park "$port" "$n" 120 &
-client=$!; pids+=($client)
-until_status "$port" '["watchers"]' "$n"
-sleep 0.3
-parked=$(( ($(rss_kib "$dpid") - r0) * 1024 / n ))
-kill "$client"; wait "$client" 2>/dev/null || true
+# RSS growth per session (into $per) of a fresh daemon while
+# bench/mixed.py MODE keeps n sessions open, once the status FIELD counts them all.
+per_session() { # MODE FIELD
+  fresh "$1"
+  local r0 client
+  r0=$(rss_kib "$dpid")
+  python3 bench/mixed.py "$1" "$port" "$n" 120 &
+  client=$!; pids+=($client)
+  until_status "$port" "$2" "$n"
+  sleep 0.3
+  per=$(( ($(rss_kib "$dpid") - r0) * 1024 / n ))
+  kill "$client"; wait "$client" 2>/dev/null || true
+}
+per_session hold '["held"]'; held=$per
+per_session park '["watchers"]'; parked=$per
 
 python3 - "$n" "$plain" "$held" "$parked" <<'PY'
 import sys
