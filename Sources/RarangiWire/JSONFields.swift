@@ -142,6 +142,7 @@ public enum JSONFields {
             }
             i += 1
         }
-        return i
+        // An escape's two bytes may have stepped past a cut-off end.
+        return min(i, b.count)
     }
 }
