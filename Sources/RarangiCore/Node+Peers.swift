@@ -52,9 +52,26 @@ extension Node {
         }
         liveness.linksChanged()
         membership.linksChanged(config: config, upPeers: links.upPeers)
-        links.send(id, .digest(hash: registry.digestHash(), membersHash: graph.hash, entries: replica.digest), effects: &effects)
-        sendAllEntries(id, effects: &effects)
         recomputePartition(now: now, effects: &effects)
+        links.send(id, .digest(hash: registry.digestHash(), membersHash: membersHash(for: h), entries: replica.digest),
+                   effects: &effects)
+        // A leaf hears its master's verdict before the masters' entries: it
+        // knows it is fresh by the time it knows of masters.
+        if config.master, !h.master { links.send(id, .verdict(membership.verdict.counts), effects: &effects) }
+        sendAllEntries(id, effects: &effects)
+    }
+
+    /// The members hash a digest to `peer` carries, and that `peer`'s
+    /// digest is compared with: a master and its leaf compare what the leaf
+    /// holds (the leaf view and the leaf's own entry), masters the whole
+    /// graph, two leaves the view.
+    func membersHash(for peer: PeerHello) -> UInt64 {
+        switch (config.master, peer.master) {
+        case (true, true), (false, true): graph.hash
+        case (true, false): graph.leafViewHash(for: peer.name)
+        // Two leaves each hold their own entry besides the view: they compare the view.
+        case (false, false): graph.viewHash
+        }
     }
 
     /// A link's connection is gone: it waits out its back-off, and a link
@@ -66,6 +83,7 @@ extension Node {
         let wasUp = links[id]!.isUp
         links.down(id, reason: reason, now: now.ms, effects: &effects)
         guard wasUp else { return }
+        membership.linkDown(id)
         liveness.linksChanged()
         membership.linksChanged(config: config, upPeers: links.upPeers)
         recomputePartition(now: now, effects: &effects)
@@ -106,11 +124,17 @@ extension Node {
     /// Decides the partition verdict again (B2); who is alive is then rebuilt at the next round.
     /// A daemon that rejoins the majority catches up again before it
     /// answers as current: what it missed while stale is still on its way.
+    /// A master that turned stale or fresh tells its leaves at once (new
+    /// counts alone wait for the round).
     mutating func recomputePartition(now: Instant, effects: inout [Effect]) {
         let wasStale = membership.verdict.isStale
         membership.decide(config: config, now: now.ms, effects: &effects)
         if wasStale, !membership.verdict.isStale { catchUp.restart(now: now.ms, limitMs: 2 * config.linkTimeoutMs) }
         liveness.linksChanged()
+        guard config.master, toldVerdict?.stale != membership.verdict.isStale else { return }
+        toldVerdict = membership.verdict.counts
+        let frame = PeerCodec.encode(.verdict(membership.verdict.counts))
+        for (lid, link) in links.ordered where link.isUp && link.peer?.master == false { links.send(lid, frame, effects: &effects) }
     }
 
     /// Every member entry, sent on a link just up: a daemon that restarted
@@ -118,8 +142,18 @@ extension Node {
     /// master, before it can count itself a majority.
     /// The frame is encoded once per state of the graph (its hash), not per
     /// link: with a thousand members it is tens of kilobytes.
+    /// A master sends a leaf the leaf view (one frame for every leaf) and
+    /// the leaf's own entry as it holds it.
     mutating func sendAllEntries(_ id: LinkID, effects: inout [Effect]) {
         guard !graph.entries.isEmpty else { return }
+        if config.master, let leaf = links[id]?.peer, !leaf.master {
+            if leafViewFrame?.hash != graph.viewHash {
+                leafViewFrame = (graph.viewHash, PeerCodec.encode(.leafView(graph.leafView)))
+            }
+            links.send(id, leafViewFrame!.frame, effects: &effects)
+            if let own = graph.entries[leaf.name], !own.inLeafView { links.send(id, .members([own]), effects: &effects) }
+            return
+        }
         if allEntriesFrame?.hash != graph.hash {
             allEntriesFrame = (graph.hash, PeerCodec.encode(.members(graph.entries.values.sorted { $0.name < $1.name })))
         }

@@ -14,12 +14,12 @@ extension Node {
                 return
             }
             if hash != registry.digestHash() {
-                links.send(id, .digest(hash: registry.digestHash(), membersHash: graph.hash, entries: replica.digest),
+                links.send(id, .digest(hash: registry.digestHash(), membersHash: self.membersHash(for: peer), entries: replica.digest),
                            effects: &effects)
             } else {
                 catchUp.end("in_sync", effects: &effects)
             }
-            let differ = membersHash != graph.hash && !graph.entries.isEmpty
+            let differ = membersHash != self.membersHash(for: peer) && !graph.entries.isEmpty
             if links.membersStillDiffer(id, differ: differ) { sendAllEntries(id, effects: &effects) }
         case let .pull(entries):
             answer(pull: entries, on: id, effects: &effects)
@@ -27,6 +27,13 @@ extension Node {
             received(batches, from: id, peer: peer, now: now, effects: &effects)
         case let .members(entries):
             received(members: entries, now: now, effects: &effects)
+        case let .verdict(v):
+            guard fromMasterToLeaf(id, peer: peer, "a verdict", now: now, effects: &effects) else { return }
+            if membership.heard(v, on: id) { recomputePartition(now: now, effects: &effects) }
+        case let .leafView(entries):
+            guard fromMasterToLeaf(id, peer: peer, "a leaf view", now: now, effects: &effects) else { return }
+            received(members: entries, now: now, effects: &effects)
+            membership.keepOnly(entries, own: config.name)
         }
     }
 
@@ -112,6 +119,8 @@ extension Node {
                 wanted.append(PullEntry(name: e.name, generation: e.generation,
                                         since: e.generation == held.generation ? held.watermark : 0))
             } else {
+                // An origin with nothing yet has nothing to pull.
+                guard e.version > 0 else { continue }
                 wanted.append(PullEntry(name: e.name, generation: e.generation, since: 0))
             }
             pulls.started(e.name, now: now.ms)
@@ -144,4 +153,18 @@ struct PullsInFlight {
 
     /// Forgets pulls older than `ms` (their answer was lost).
     mutating func forget(olderThan ms: Int64, now: Int64) { started = started.filter { now - $0.value < ms } }
+}
+
+extension Node {
+    /// Whether `what` (a verdict, a leaf view) came as it may: only a master
+    /// tells one, and only a leaf follows one. Otherwise the link is cut.
+    mutating func fromMasterToLeaf(_ id: LinkID, peer: PeerHello, _ what: String, now: Instant, effects: inout [Effect]) -> Bool {
+        guard peer.master, !config.master else {
+            effects.append(.log(LogEvent(.warn, "peer_invalid", [("link", id.description), ("peer", peer.name),
+                                                                  ("problem", "\(what) from a leaf, or to a master")])))
+            cut(id, reason: "invalid_input", now: now, effects: &effects)
+            return false
+        }
+        return true
+    }
 }

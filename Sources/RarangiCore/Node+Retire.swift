@@ -14,7 +14,8 @@ extension Node {
     mutating func forget(_ conn: ConnectionID, _ name: String, now: Instant, effects: inout [Effect]) {
         switch membership.forget(name, config: config, linked: Set(links.upPeers.map(\.name))) {
         case .failure(.unknown):
-            effects.append(.reply(conn, .error(404, "not_found", "no member named '\(name)' is known")))
+            let hint = config.master ? "" : " (a leaf knows only the masters and its own entry: ask a master)"
+            effects.append(.reply(conn, .error(404, "not_found", "no member named '\(name)' is known\(hint)")))
         case .failure(.alive):
             let why = name == config.name ? "it is this daemon" : "it is alive (linked to this daemon or in its component)"
             effects.append(.reply(conn, .error(409, "member_alive", "'\(name)' cannot be forgotten: \(why); stop it first")))
@@ -65,6 +66,7 @@ extension Node {
             if e.retired { retired(e, reason: "peer", now: now, effects: &effects) }
         }
         if changed { links.learn(from: graph, config: config, now: now.ms) }
+        if membership.needsVerdictNow { recomputePartition(now: now, effects: &effects) }
     }
 
     /// A hello from a retired life: refused, logged at every attempt (the

@@ -46,6 +46,9 @@ extension Node {
     /// Everything the status document shows of the core, as plain values.
     public var statusSnapshot: NodeStatus {
         let s = stats
+        // A master's counts are those its verdict was decided on (every
+        // daemon an entry claims); a leaf's, those of the master it follows.
+        let counts = membership.verdict.counts
         return NodeStatus(
             identity: .init(environment: config.environment, cluster: config.cluster, name: config.name,
                             livenessSeconds: config.livenessSeconds, generation: config.generation, master: config.master,
@@ -66,9 +69,9 @@ extension Node {
                 NodeStatus.Master(name: e.name, cluster: e.cluster, seq: e.seq, component: graph.component[e.name] ?? -1,
                                   reaches: e.masters, leaves: e.leaves.count)
             },
-            partition: .init(stale: isStale, catchingUp: catchUp.pending, components: graph.sizes.count, largest: graph.sizes.first ?? 0,
-                             mine: membership.verdict.component.map { graph.sizes[$0] } ?? 0, knownMasters: graph.masterCount,
-                             knownMembers: graph.memberCount, retired: graph.retiredNames),
+            partition: .init(stale: isStale, catchingUp: catchUp.pending, components: Int(counts.components),
+                             largest: Int(counts.largest), mine: Int(counts.mine), knownMasters: graph.masterCount,
+                             knownMembers: Int(counts.members), retired: graph.retiredNames),
             replication: .init(peerMessagesIn: s.peerIn, peerMessagesOut: s.peerOut, peerBytesOut: s.peerBytesOut,
                                originsPurged: s.originsPurged, tombstones: replica.tombstoneCount,
                                tombstonesCollected: s.tombstonesCollected, pushesCoalesced: s.coalesced),

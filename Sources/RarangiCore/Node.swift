@@ -18,7 +18,7 @@ public struct Node {
     /// The peer links.
     var links: PeerLinks
     /// The masters' graph and the partition verdict.
-    var membership = Membership()
+    var membership: Membership
     /// Who is alive, and the dead origin lives kept out.
     var liveness = Liveness()
     /// Records, catalogue and client sessions.
@@ -37,8 +37,14 @@ public struct Node {
     var reportedDuplicateName = false
     /// Until this daemon has caught up with a peer it answers as stale.
     var catchUp: CatchUp
-    /// Every member entry as one frame, for the graph state `hash`.
+    /// Every member entry as one frame, for the graph state `hash`, and the
+    /// leaf view (masters' and retired entries) for the state `viewHash`.
     var allEntriesFrame: (hash: UInt64, frame: [UInt8])?
+    var leafViewFrame: (hash: UInt64, frame: [UInt8])?
+    /// The replica's count of names added when a leaf last built its alive set.
+    var aliveBuiltForNames = -1
+    /// The verdict a master last told its leaves.
+    var toldVerdict: MemberVerdict?
     /// A peer said this very life was retired (reported once).
     var reportedOwnRetirement = false
     /// Milliseconds from a change's write at its origin to its arrival
@@ -54,6 +60,7 @@ public struct Node {
         self.registry = Registry(name: config.name, generation: config.generation)
         self.links = PeerLinks(peers: config.peers, seed: seed ^ config.generation)
         self.catchUp = CatchUp(hasPeers: !config.peers.isEmpty)
+        self.membership = Membership(holdsAll: config.master)
     }
 
     /// The replicated store; `catalogue` is its visible view.

@@ -127,8 +127,12 @@ struct OriginState {
         return out
     }
 
-    /// The digest hash contribution of this origin.
+    /// The digest hash contribution of this origin: none while nothing of
+    /// it is held (watermark 0), so a daemon need not hold an empty origin
+    /// of every other daemon to agree with it — only one of whose life it
+    /// holds records does differ, and learns of the new life.
     var hash: UInt64 {
+        guard watermark > 0 else { return 0 }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return mix(h ^ mix(generation) ^ mix(watermark &+ 0x9E37_79B9))

@@ -53,6 +53,10 @@ public struct Replica {
 
     // MARK: origins
 
+    /// How many times an origin name not held was added: a leaf judges
+    /// which of the names it holds are alive, and looks again when one is new.
+    private(set) var namesAdded = 0
+
     /// The id of origin `name` in life `generation`, creating or renewing
     /// it; nil when the generation is older than the one held (or is ours).
     mutating func origin(_ name: String, generation: UInt64) -> Int32? {
@@ -78,6 +82,7 @@ public struct Replica {
             origins.append(state)
         }
         originIDs[name] = id
+        namesAdded += 1
         cachedHash = nil
         return id
     }

@@ -119,11 +119,16 @@ public final class Simulation {
     private var conns: [Int: Conn] = [:]
     private var nextConn = 1
     private var address: [String: Int] = [:]
-    /// The last frame decoded, by its storage: a frame a sender encoded
-    /// once and sent on many links is decoded once, and its receivers share
-    /// the decoded values (copy-on-write), as they would share nothing but
-    /// memory in separate processes.
-    private var decoded: (frame: [UInt8], messages: [PeerMessage])?
+    /// The frames decoded lately, by their storage: a frame a sender
+    /// encoded once and sent on many links is decoded once, and its
+    /// receivers share the decoded values (copy-on-write), as they would
+    /// share nothing but the bytes in a real network. Each entry keeps its
+    /// frame alive, so its storage cannot be reused by another frame while
+    /// it is cached; the oldest goes when `decodedLimit` are held.
+    private var decoded: [UnsafeRawPointer: (frame: [UInt8], messages: [PeerMessage])] = [:]
+    private var decodedOrder: [UnsafeRawPointer] = []
+    private var decodedHead = 0
+    private let decodedLimit = 512
     private static let epoch: Int64 = 1_700_000_000_000
 
     /// Creates an empty simulation.
@@ -160,6 +165,10 @@ public final class Simulation {
         hosts[i].links = [:]
         rearm(i)
     }
+
+    /// Changes host `i`'s configuration, taken at its next start (an
+    /// operator edited it while the daemon was down).
+    public func reconfigure(_ i: Int, _ change: (inout NodeConfig) -> Void) { change(&hosts[i].config) }
 
     /// Steps host `i`'s wall clock by `ms` (negative: back), as an NTP
     /// correction or an operator would; virtual (monotonic) time goes on.
@@ -317,6 +326,8 @@ public final class Simulation {
                     case .pull: kind = "pull"
                     case .records: kind = "records"
                     case .members: kind = "members"
+                    case .verdict: kind = "verdict"
+                    case .leafView: kind = "leaf-view"
                     }
                     traffic[kind, default: (0, 0)].count += 1
                     traffic[kind, default: (0, 0)].bytes += bytes.count
@@ -338,15 +349,23 @@ public final class Simulation {
     /// The messages of a daemon's frame, decoded by the real codec (once
     /// for a frame sent on many links: see `decoded`).
     private func messages(_ bytes: [UInt8]) throws -> [PeerMessage] {
-        if let d = decoded, d.frame.count == bytes.count,
-           d.frame.withUnsafeBufferPointer({ a in bytes.withUnsafeBufferPointer { a.baseAddress == $0.baseAddress } }) {
-            return d.messages
-        }
+        let key = bytes.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        if let key, let d = decoded[key], d.frame.count == bytes.count { return d.messages }
         var decoder = PeerFrameDecoder()
         decoder.append(bytes)
         var out: [PeerMessage] = []
         while let message = try decoder.next() { out.append(message) }
-        decoded = (bytes, out)
+        guard let key else { return out }
+        if decodedOrder.count - decodedHead >= decodedLimit {
+            decoded[decodedOrder[decodedHead]] = nil
+            decodedHead += 1
+            if decodedHead > 4 * decodedLimit {
+                decodedOrder.removeFirst(decodedHead)
+                decodedHead = 0
+            }
+        }
+        decoded[key] = (bytes, out)
+        decodedOrder.append(key)
         return out
     }
 

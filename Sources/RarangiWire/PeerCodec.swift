@@ -90,13 +90,13 @@ public enum PeerCodec {
             }
         case let .members(entries):
             w.u8(4)
-            w.varint(UInt64(entries.count))
-            for e in entries {
-                w.string(e.name); w.varint(e.generation); w.varint(e.seq); w.string(e.cluster)
-                w.string(e.host); w.varint(UInt64(e.port)); w.u8((e.master ? 1 : 0) | (e.retired ? 2 : 0))
-                w.varint(UInt64(e.masters.count)); for m in e.masters { w.string(m) }
-                w.varint(UInt64(e.leaves.count)); for l in e.leaves { w.string(l) }
-            }
+            w.entries(entries)
+        case let .leafView(entries):
+            w.u8(6)
+            w.entries(entries)
+        case let .verdict(v):
+            w.u8(5)
+            w.u8(v.stale ? 1 : 0); w.varint(v.members); w.varint(v.components); w.varint(v.largest); w.varint(v.mine)
         }
         let n = UInt32(w.bytes.count - 4)
         w.bytes[0] = UInt8(n >> 24); w.bytes[1] = UInt8((n >> 16) & 0xff)
@@ -171,24 +171,14 @@ public enum PeerCodec {
             }
             message = .records(batches)
         case 4:
-            let n = try r.count(minBytes: 9)
-            var list: [MemberEntry] = []
-            for _ in 0..<n {
-                let name = try r.string(), gen = try r.varint(), seq = try r.varint(), cluster = try r.string()
-                let host = try r.string(), port = try r.varint()
-                guard port <= 65535 else { throw .badLength }
-                let role = try r.u8()
-                // Bit 0: a master; bit 1: retired by the operator.
-                guard role <= 3 else { throw .badTag(role) }
-                var masters: [String] = []
-                for _ in 0..<(try r.count(minBytes: 1)) { masters.append(try r.string()) }
-                var leaves: [String] = []
-                for _ in 0..<(try r.count(minBytes: 1)) { leaves.append(try r.string()) }
-                list.append(MemberEntry(name: name, generation: gen, seq: seq, cluster: cluster, host: host,
-                                        port: UInt16(port), master: role & 1 == 1, masters: masters, leaves: leaves,
-                                        retired: role & 2 == 2))
-            }
-            message = .members(list)
+            message = .members(try r.entries())
+        case 6:
+            message = .leafView(try r.entries())
+        case 5:
+            let stale = try r.u8()
+            guard stale <= 1 else { throw .badTag(stale) }
+            message = .verdict(MemberVerdict(stale: stale == 1, members: try r.varint(), components: try r.varint(),
+                                             largest: try r.varint(), mine: try r.varint()))
         case let t:
             throw .badTag(t)
         }
@@ -293,5 +283,42 @@ public struct PeerFrameDecoder: Sendable {
         return try buffer.bytes.withUnsafeBufferPointer { p throws(PeerCodecError) in
             try PeerCodec.decode(payload: UnsafeBufferPointer(rebasing: p[payload]))
         }
+    }
+}
+
+extension PeerCodec.Writer {
+    /// Member entries, as `members` and `leafView` carry them.
+    mutating func entries(_ entries: [MemberEntry]) {
+        varint(UInt64(entries.count))
+        for e in entries {
+            string(e.name); varint(e.generation); varint(e.seq); string(e.cluster)
+            string(e.host); varint(UInt64(e.port)); u8((e.master ? 1 : 0) | (e.retired ? 2 : 0))
+            varint(UInt64(e.masters.count)); for m in e.masters { string(m) }
+            varint(UInt64(e.leaves.count)); for l in e.leaves { string(l) }
+        }
+    }
+}
+
+extension PeerCodec.Reader {
+    /// Member entries, as `members` and `leafView` carry them.
+    mutating func entries() throws(PeerCodecError) -> [MemberEntry] {
+        let n = try count(minBytes: 9)
+        var list: [MemberEntry] = []
+        for _ in 0..<n {
+            let name = try string(), gen = try varint(), seq = try varint(), cluster = try string()
+            let host = try string(), port = try varint()
+            guard port <= 65535 else { throw .badLength }
+            let role = try u8()
+            // Bit 0: a master; bit 1: retired by the operator.
+            guard role <= 3 else { throw .badTag(role) }
+            var masters: [String] = []
+            for _ in 0..<(try count(minBytes: 1)) { masters.append(try string()) }
+            var leaves: [String] = []
+            for _ in 0..<(try count(minBytes: 1)) { leaves.append(try string()) }
+            list.append(MemberEntry(name: name, generation: gen, seq: seq, cluster: cluster, host: host,
+                                    port: UInt16(port), master: role & 1 == 1, masters: masters, leaves: leaves,
+                                    retired: role & 2 == 2))
+        }
+        return list
     }
 }

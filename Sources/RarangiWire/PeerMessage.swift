@@ -13,6 +13,32 @@ public enum PeerMessage: Sendable, Equatable {
     /// Member entries: who the daemons are, masters and leaves, and which
     /// daemons each reaches (membership and the reachability graph, D6).
     case members([MemberEntry])
+    /// A master's partition verdict, sent to its leaves: a leaf holds only
+    /// the masters' entries, and is fresh while a master it links to is.
+    case verdict(MemberVerdict)
+    /// The whole leaf view — every master's and retired entry — as a master
+    /// holds it, sent to a leaf whose members hash differs: the leaf drops
+    /// what it holds besides its own entry and these (an entry that left
+    /// the view while the leaf was away reaches it no other way).
+    case leafView([MemberEntry])
+}
+
+/// A master's partition verdict as its leaves need it (MISSION B2): whether
+/// it is stale, and the counts behind it (a leaf's `/_status` shows them).
+public struct MemberVerdict: Sendable, Equatable {
+    /// Whether the master is outside the majority component.
+    public var stale: Bool
+    /// Members known (retired ones are none), components, the largest's
+    /// size and the size of the master's own (0: none known).
+    public var members: UInt64, components: UInt64, largest: UInt64, mine: UInt64
+    /// Creates a verdict.
+    public init(stale: Bool, members: UInt64, components: UInt64, largest: UInt64, mine: UInt64) {
+        self.stale = stale
+        self.members = members
+        self.components = components
+        self.largest = largest
+        self.mine = mine
+    }
 }
 
 /// Who a daemon is; sent first on every link.

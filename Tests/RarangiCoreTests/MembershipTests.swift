@@ -30,6 +30,64 @@ final class MembershipTests: XCTestCase {
         return v
     }
 
+    /// A leaf's alive set looks only the names it needs up in the graph;
+    /// it must say what the whole vouched set says of them, on random graphs
+    /// with dead claims, one-sided claims and retirements.
+    func test_vouchedAmongNames_agreesWithTheWholeVouchedSet() {
+        var rng = SplitMix64(seed: 99)
+        for round in 0..<200 {
+            let names = (0..<12).map { "n\($0)" }
+            var g = MemberGraph()
+            for n in names {
+                let claims = names.filter { $0 != n && rng.next() % 3 == 0 }.sorted()
+                let masters = claims.filter { _ in rng.next() % 2 == 0 }
+                let leaves = claims.filter { !masters.contains($0) }
+                var e = MemberEntry(name: n, generation: 1, seq: 1, cluster: "c", host: "h", port: 1, master: rng.next() % 2 == 0,
+                                    masters: masters, leaves: leaves)
+                if rng.next() % 7 == 0 { e.retired = true; e.masters = []; e.leaves = [] }
+                if rng.next() % 5 != 0 { g.merge(e) }
+            }
+            g.settle()
+            let asked = (names + ["x", "n99"]).filter { _ in rng.next() % 2 == 0 }.sorted()
+            for c in g.sizes.indices {
+                XCTAssertEqual(g.vouched(by: c, among: asked), g.vouched(by: c).intersection(asked), "round \(round), component \(c)")
+            }
+        }
+    }
+
+    /// The graph keeps its members' indexes and claims between recomputes;
+    /// after any sequence of merges and removals it must find the same
+    /// components as a graph built afresh from the entries it ends with.
+    func test_componentsKeptBetweenRecomputes_equalAFreshGraphs() {
+        var rng = SplitMix64(seed: 7)
+        let names = (0..<10).map { "d\($0)" }
+        var g = MemberGraph()
+        var seq: [String: UInt64] = [:]
+        for step in 0..<3000 {
+            let n = names[Int(rng.next() % 10)]
+            if rng.next() % 40 == 0 {
+                g.remove(n)
+            } else {
+                let claims = names.filter { $0 != n && rng.next() % 3 == 0 }.sorted()
+                let masters = claims.filter { _ in rng.next() % 2 == 0 }
+                seq[n, default: 0] += 1
+                var e = MemberEntry(name: n, generation: 1, seq: seq[n]!, cluster: "c", host: "h", port: 1, master: rng.next() % 2 == 0,
+                                    masters: masters, leaves: claims.filter { !masters.contains($0) })
+                if rng.next() % 25 == 0 { e.retired = true; e.masters = []; e.leaves = [] }
+                g.merge(e)
+            }
+            if rng.next() % 3 == 0 { g.settle() }
+            if step % 50 == 0 {
+                g.settle()
+                var fresh = MemberGraph()
+                for e in g.entries.values { fresh.merge(e) }
+                fresh.settle()
+                XCTAssertEqual(g.component, fresh.component, "step \(step)")
+                XCTAssertEqual(g.sizes, fresh.sizes, "step \(step)")
+            }
+        }
+    }
+
     func test_master_outsideTheMajority_isStale_andSaysSoOnce() {
         let g = graph([entry("a", ["b", "c"]), entry("b", ["a", "c"]), entry("c", ["a", "b"]), entry("d", [])])
         var v = PartitionVerdict()
@@ -90,8 +148,8 @@ final class MembershipTests: XCTestCase {
         XCTAssertTrue(m.publishOwnEntry(config: config, upPeers: [hello("b")]))
         XCTAssertFalse(m.publishOwnEntry(config: config, upPeers: [hello("b")]))
         XCTAssertEqual(m.graph.entries["a"]?.masters, ["b"])
-        XCTAssertEqual(m.takeChanged().map(\.name), ["a"])
-        XCTAssertTrue(m.takeChanged().isEmpty)
+        XCTAssertEqual(m.takeChanged().all.map(\.name), ["a"])
+        XCTAssertTrue(m.takeChanged().all.isEmpty)
         XCTAssertTrue(m.merge(entry("b", ["a"])))
         XCTAssertTrue(m.needsVerdict)
         XCTAssertFalse(m.merge(entry("b", ["a"])), "an entry that is not newer changes nothing")
@@ -136,7 +194,7 @@ final class MembershipTests: XCTestCase {
             XCTAssertEqual(r.seq, 2, "the retirement follows the last entry heard")
             XCTAssertEqual(r.masters, [], "a retired daemon claims no link")
         }
-        XCTAssertEqual(m.takeChanged().map(\.name), ["d", "e"], "retirements are flooded like any entry")
+        XCTAssertEqual(m.takeChanged().all.map(\.name), ["d", "e"], "retirements are flooded like any entry")
         m.decide(config: config, now: 2, effects: &effects)
         XCTAssertFalse(m.verdict.isStale, "2 alive of 3 members")
         XCTAssertEqual(m.graph.memberCount, 3)

@@ -5,8 +5,14 @@ import RarangiWire
 /// the partition verdict drawn from it, and retirements — a member an
 /// operator forgot, or one absent from this daemon's component for too long.
 struct Membership {
-    /// The members' reachability graph.
+    /// The members' reachability graph: the whole of it at a master; at a
+    /// leaf, the masters' and the retired entries and its own (it follows
+    /// its masters' verdict and needs no more).
     private(set) var graph = MemberGraph()
+    /// Whether this daemon holds every entry (a master).
+    let holdsAll: Bool
+    /// At a leaf: the latest verdict of the master on each up link.
+    private var masterVerdicts: [LinkID: MemberVerdict] = [:]
     /// Whether this daemon is cut off from the majority.
     private(set) var verdict = PartitionVerdict()
     private var ownSeq: UInt64 = 0
@@ -14,11 +20,24 @@ struct Membership {
     private var ownEntryStale = true
     /// Members whose entry changed since the last round (to gossip).
     private var changed: Set<String> = []
+    /// Of those, at a master, the ones whose entry was in the leaf view and
+    /// no longer is (a master restarted as a leaf, a retired leaf back): the
+    /// leaves hold the old entry and must hear the one that replaces it.
+    private var leftLeafView: Set<String> = []
     /// The graph changed since the verdict was last decided.
     private(set) var needsVerdict = false
+    /// At a master, a master not known before joined the graph: decide at
+    /// once, not at the round. A master that restarted knows only itself
+    /// until its peers' entries come in, and would count itself a majority
+    /// of the few it holds until the round; the masters' entries claim
+    /// every daemon, so the first of them shows how many there are.
+    private(set) var needsVerdictNow = false
     /// Since when each member has been outside this daemon's component, by
     /// name (with the life it was absent in); set when the verdict is decided.
     private(set) var absentSince: [String: (generation: UInt64, since: Int64)] = [:]
+
+    /// Creates the membership of a master (`holdsAll`) or of a leaf.
+    init(holdsAll: Bool = true) { self.holdsAll = holdsAll }
 
     /// This daemon's links changed: publish its entry again.
     mutating func ownEntryChanged() { ownEntryStale = true }
@@ -47,10 +66,33 @@ struct Membership {
         return true
     }
 
-    /// Stores a peer's master entry if it is newer; true when the graph changed.
+    /// A leaf heard a master's whole leaf view (sorted by name): it drops
+    /// every entry it holds besides its own and those — one that left the
+    /// view while the leaf was away (a master back as a leaf, a retired
+    /// daemon back) is replaced by none a leaf takes.
+    mutating func keepOnly(_ view: [MemberEntry], own: String) {
+        let names = view.map(\.name)
+        for name in graph.entries.keys where name != own && !MemberGraph.sortedContains(names, name) {
+            graph.remove(name)
+            needsVerdict = true
+        }
+    }
+
+    /// Stores a peer's entry if it is newer; true when the graph changed. A
+    /// leaf takes only the masters' entries and the retirements; a newer
+    /// entry of another kind drops the one it holds of that name.
     @discardableResult
     mutating func merge(_ entry: MemberEntry) -> Bool {
+        if !holdsAll, !entry.inLeafView {
+            guard let held = graph.entries[entry.name], entry.isNewer(than: held) else { return false }
+            graph.remove(entry.name)
+            needsVerdict = true
+            return true
+        }
+        let held = graph.entries[entry.name]
         guard graph.merge(entry) else { return false }
+        if held?.inLeafView == true, !entry.inLeafView { leftLeafView.insert(entry.name) }
+        if holdsAll, entry.master, entry.isMember, held.map({ !$0.master || $0.retired }) ?? true { needsVerdictNow = true }
         changed.insert(entry.name)
         needsVerdict = true
         return true
@@ -60,22 +102,49 @@ struct Membership {
     /// Every daemon floods them on every link: an entry goes on only while
     /// it is newer than what the receiver holds, so each change crosses each
     /// link about once, and a member's entry reaches every daemon its
-    /// component reaches.
-    mutating func takeChanged() -> [MemberEntry] {
-        defer { changed.removeAll() }
-        return changed.compactMap { graph.entries[$0] }.sorted { $0.name < $1.name }
+    /// component reaches. `forLeaves` is what of them a master tells its
+    /// leaves: the entries in the leaf view, and those that replace one
+    /// that was (the leaves hold the old one).
+    mutating func takeChanged() -> (all: [MemberEntry], forLeaves: [MemberEntry]) {
+        defer {
+            changed.removeAll()
+            leftLeafView.removeAll()
+        }
+        let all = changed.compactMap { graph.entries[$0] }.sorted { $0.name < $1.name }
+        return (all, all.filter { $0.inLeafView || leftLeafView.contains($0.name) })
     }
 
-    /// Decides the partition verdict on the settled graph, and notes who is
-    /// outside this daemon's component from now on (and who is back).
+    /// A leaf heard the verdict of the master on link `id`; true when it
+    /// differs from the one held (decide again).
+    mutating func heard(_ v: MemberVerdict, on id: LinkID) -> Bool {
+        guard masterVerdicts[id] != v else { return false }
+        masterVerdicts[id] = v
+        return true
+    }
+
+    /// Link `id` is down: its master's verdict no longer counts.
+    mutating func linkDown(_ id: LinkID) { masterVerdicts[id] = nil }
+
+    /// The master verdict a leaf follows: a fresh one if any master it
+    /// links to is fresh (the first by link), else the first stale one.
+    private var followed: MemberVerdict? {
+        let ordered = masterVerdicts.sorted { $0.key.raw < $1.key.raw }.map(\.value)
+        return ordered.first { !$0.stale } ?? ordered.first
+    }
+
+    /// Decides the partition verdict on the settled graph (a leaf: follows
+    /// its masters'), and notes who is outside this daemon's component from
+    /// now on (and who is back).
     mutating func decide(config: NodeConfig, now: Int64, effects: inout [Effect]) {
         needsVerdict = false
+        needsVerdictNow = false
         graph.settle()
+        guard holdsAll else {
+            verdict.follow(followed, graph: graph, name: config.name, now: now, effects: &effects)
+            return
+        }
         verdict.decide(graph: graph, name: config.name, now: now, effects: &effects)
-        // Only masters forget absent members: a leaf keeps no clocks (a walk
-        // over every member at every verdict would cost a thousand-daemon
-        // network dearly).
-        guard config.master else { return }
+        // Only masters forget absent members: a leaf keeps no clocks.
         let mine = verdict.component
         var absent: [String: (generation: UInt64, since: Int64)] = [:]
         for (name, e) in graph.entries where e.isMember && name != config.name && graph.component[name] != mine {

@@ -2,8 +2,9 @@ import RarangiWire
 
 /// Whether this daemon is cut off from the majority (MISSION B2) — the
 /// partition verdict. Every daemon, master or leaf, is a member and counts
-/// once: a daemon is fresh only while its own component of the members'
-/// graph holds more than half of every member known. The largest of several
+/// once: a master is fresh only while its own component of the members'
+/// graph holds more than half of every member known; a leaf, which holds
+/// only the masters' entries, is fresh while a master it links to is. The largest of several
 /// small pieces is not a majority, and two sides can never both be one (a
 /// 2|2 split leaves both stale, and neither purges); a cluster of two
 /// masters and its leaves survives losing either master, because the
@@ -17,16 +18,47 @@ struct PartitionVerdict {
     /// When the daemon last became fresh (0: never stale since it started);
     /// purges wait two rounds after it, for the graph to settle.
     private(set) var freshSince: Int64 = 0
-    /// This daemon's component (0 = the largest), nil while none is known.
+    /// This daemon's component of the graph it holds (0 = the largest), nil
+    /// while none is known.
     private(set) var component: Int?
+    /// The verdict with its counts, as a master tells its leaves (a leaf's
+    /// are those of the master it follows).
+    private(set) var counts = MemberVerdict(stale: false, members: 0, components: 0, largest: 0, mine: 0)
 
-    /// Decides the verdict from a settled graph that holds this daemon's
-    /// own entry; logs a change of it.
+    /// A master's verdict, from a settled graph that holds its own entry;
+    /// logs a change of it.
     mutating func decide(graph: MemberGraph, name: String, now: Int64, effects: inout [Effect]) {
         let comp = graph.component[name]
+        // Every daemon an entry claims counts, held or not; one claimed
+        // from this component alone counts in it.
+        let unentered = graph.unentered()
+        let members = graph.memberCount + unentered.count
+        let mine = comp.map { graph.sizes[$0] + unentered.claimedOnlyBy[$0, default: 0] } ?? 0
         // Strictly more than half of the members known (retired ones are none).
-        let stale = graph.knowsMasters && comp.map { graph.sizes[$0] * 2 <= graph.memberCount } ?? true
+        let stale = graph.knowsMasters && (comp == nil || mine * 2 <= members)
         component = comp
+        counts = MemberVerdict(stale: stale, members: UInt64(members), components: UInt64(graph.sizes.count),
+                               largest: UInt64(max(graph.sizes.first ?? 0, mine)), mine: UInt64(mine))
+        settle(stale, now: now, effects: &effects)
+    }
+
+    /// A leaf's verdict: it follows `master`'s, the verdict of a master it
+    /// links to (nil: none linked) — stale without one, while any master
+    /// is known. The leaf's component is that of the graph it holds (the
+    /// masters' entries and its own), for whom it vouches.
+    mutating func follow(_ master: MemberVerdict?, graph: MemberGraph, name: String, now: Int64, effects: inout [Effect]) {
+        component = graph.component[name]
+        // A master it links to is known even before its entry is held
+        // (its verdict comes first): without one, no quorum.
+        let stale = (graph.knowsMasters || master != nil) && master?.stale != false
+        counts = master ?? MemberVerdict(stale: stale, members: UInt64(graph.memberCount), components: UInt64(graph.sizes.count),
+                                         largest: UInt64(graph.sizes.first ?? 0),
+                                         mine: UInt64(component.map { graph.sizes[$0] } ?? 0))
+        counts.stale = stale
+        settle(stale, now: now, effects: &effects)
+    }
+
+    private mutating func settle(_ stale: Bool, now: Int64, effects: inout [Effect]) {
         guard stale != isStale else { return }
         isStale = stale
         if !stale {
@@ -34,8 +66,8 @@ struct PartitionVerdict {
             freshSince = now
         }
         effects.append(.log(LogEvent(stale ? .warn : .info, "partition_state",
-                                     [("stale", stale ? "true" : "false"), ("members", "\(graph.memberCount)"),
-                                      ("components", "\(graph.sizes.count)"), ("largest", "\(graph.sizes.first ?? 0)"),
-                                      ("mine", comp.map { "\(graph.sizes[$0])" } ?? "0")])))
+                                     [("stale", stale ? "true" : "false"), ("members", "\(counts.members)"),
+                                      ("components", "\(counts.components)"), ("largest", "\(counts.largest)"),
+                                      ("mine", "\(counts.mine)")])))
     }
 }

@@ -17,14 +17,7 @@ enum PeerInput {
     /// Why `message` is refused, or nil when it may be handled.
     static func problem(in message: PeerMessage, nowWallMs: Int64) -> String? {
         let ceiling = UInt64(max(0, nowWallMs + maxAheadMs)) << 16
-        func name(_ origin: String) -> String? {
-            Names.isNodeName(origin) ? nil : "invalid origin name"
-        }
-        // A life's generation is a start time with room to be raised above
-        // another: one near 2^64 could not be outlived.
-        func life(_ generation: UInt64) -> String? {
-            generation < maxGeneration ? nil : "a generation out of range"
-        }
+        let name = nameProblem, life = lifeProblem
         switch message {
         case let .hello(h):
             if let p = name(h.name) ?? life(h.generation) { return p }
@@ -69,13 +62,42 @@ enum PeerInput {
                 }
             }
         case let .members(entries):
-            for e in entries {
-                if let p = name(e.name) ?? life(e.generation) { return p }
-                if !Names.isNodeName(e.cluster) { return "invalid cluster name" }
-                if let bad = e.masters.first(where: { !Names.isNodeName($0) }) ?? e.leaves.first(where: { !Names.isNodeName($0) }) {
-                    return "invalid member name '\(bad.prefix(64))'"
-                }
+            if let p = entriesProblem(entries) { return p }
+        case let .leafView(entries):
+            if let p = entriesProblem(entries) { return p }
+            // The leaf drops what the view lacks by walking it beside its own, sorted.
+            if !isStrictlySorted(entries.map { $0.name }) { return "a leaf view not sorted by name, or with repeats" }
+            if entries.contains(where: { !$0.inLeafView }) { return "a leaf view holding a leaf's entry" }
+        case let .verdict(v):
+            // Counts of members: the mine within the largest within all.
+            if v.members > maxMembers || v.components > v.members || v.largest > v.members || v.mine > v.largest {
+                return "a verdict whose counts do not add up"
             }
+        }
+        return nil
+    }
+
+    /// Why an origin (or member) name is refused, if it is.
+    static func nameProblem(_ origin: String) -> String? {
+        Names.isNodeName(origin) ? nil : "invalid origin name"
+    }
+
+    /// A life's generation is a start time with room to be raised above
+    /// another: one near 2^64 could not be outlived.
+    static func lifeProblem(_ generation: UInt64) -> String? {
+        generation < maxGeneration ? nil : "a generation out of range"
+    }
+
+    /// What is wrong with member entries, if anything.
+    static func entriesProblem(_ entries: [MemberEntry]) -> String? {
+        for e in entries {
+            if let p = nameProblem(e.name) ?? lifeProblem(e.generation) { return p }
+            if !Names.isNodeName(e.cluster) { return "invalid cluster name" }
+            if let bad = e.masters.first(where: { !Names.isNodeName($0) }) ?? e.leaves.first(where: { !Names.isNodeName($0) }) {
+                return "invalid member name '\(bad.prefix(64))'"
+            }
+            // The graph looks names up in these lists by halving them.
+            if !isStrictlySorted(e.masters) || !isStrictlySorted(e.leaves) { return "member lists not sorted, or with repeats" }
         }
         return nil
     }
@@ -88,6 +110,14 @@ enum PeerInput {
 
     /// At most this many origins in one pull.
     static let maxPullEntries = 65_536
+
+    /// Whether `names` ascend strictly (sorted, no repeats).
+    static func isStrictlySorted(_ names: [String]) -> Bool {
+        names.indices.dropFirst().allSatisfy { names[$0 - 1] < names[$0] }
+    }
+    /// More members than any verdict can count (a thousand times the
+    /// largest network the project is built for).
+    static let maxMembers: UInt64 = 10_000_000
 
     /// At most this many records one DELETE names (one per origin life).
     static let maxCauses = 1024

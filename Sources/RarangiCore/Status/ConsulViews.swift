@@ -160,11 +160,12 @@ public enum ConsulViews {
 }
 
 extension Node {
-    /// The cluster of an origin daemon, from the members' graph (this
-    /// daemon's own cluster when the origin is not known there).
+    /// The cluster of an origin daemon, from the members' graph (a leaf's
+    /// from the master linked to it; this daemon's own cluster when the
+    /// origin is not known there).
     public func cluster(ofOrigin name: String) -> String {
         if name == config.name { return config.cluster }
-        return graph.entries[name]?.cluster ?? config.cluster
+        return graph.cluster(of: name) ?? config.cluster
     }
 
     /// The services holding an instance `id` whose record is this daemon's
