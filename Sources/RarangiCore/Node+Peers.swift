@@ -63,12 +63,14 @@ extension Node {
 
     /// The members hash a digest to `peer` carries, and that `peer`'s
     /// digest is compared with: a master and its leaf compare what the leaf
-    /// holds (the leaf view and the leaf's own entry), masters the whole
+    /// holds (the leaf view and the leaf's own entry; not the entries it
+    /// keeps of lives that replaced one in the view), masters the whole
     /// graph, two leaves the view.
     func membersHash(for peer: PeerHello) -> UInt64 {
         switch (config.master, peer.master) {
-        case (true, true), (false, true): graph.hash
+        case (true, true): graph.hash
         case (true, false): graph.leafViewHash(for: peer.name)
+        case (false, true): graph.leafViewHash(for: config.name)
         // Two leaves each hold their own entry besides the view: they compare the view.
         case (false, false): graph.viewHash
         }
@@ -127,9 +129,12 @@ extension Node {
     /// A master that turned stale or fresh tells its leaves at once (new
     /// counts alone wait for the round).
     mutating func recomputePartition(now: Instant, effects: inout [Effect]) {
-        let wasStale = membership.verdict.isStale
+        let wasStale = membership.verdict.isStale, hadQuorum = membership.verdict.quorum
         membership.decide(config: config, now: now.ms, effects: &effects)
-        if wasStale, !membership.verdict.isStale { catchUp.restart(now: now.ms, limitMs: 2 * config.linkTimeoutMs) }
+        // So does a leaf that was fresh only for want of a quorum (it knew
+        // no master): what it holds may be long outdated.
+        let joined = !config.master && !hadQuorum && membership.verdict.quorum
+        if wasStale || joined, !membership.verdict.isStale { catchUp.restart(now: now.ms, limitMs: 2 * config.linkTimeoutMs) }
         liveness.linksChanged()
         guard config.master, toldVerdict?.stale != membership.verdict.isStale else { return }
         toldVerdict = membership.verdict.counts
@@ -148,7 +153,7 @@ extension Node {
         guard !graph.entries.isEmpty else { return }
         if config.master, let leaf = links[id]?.peer, !leaf.master {
             if leafViewFrame?.hash != graph.viewHash {
-                leafViewFrame = (graph.viewHash, PeerCodec.encode(.leafView(graph.leafView)))
+                leafViewFrame = (graph.viewHash, PeerCodec.encode(.members(graph.leafView)))
             }
             links.send(id, leafViewFrame!.frame, effects: &effects)
             if let own = graph.entries[leaf.name], !own.inLeafView { links.send(id, .members([own]), effects: &effects) }

@@ -17,23 +17,21 @@ extension Node {
                 links.send(id, .digest(hash: registry.digestHash(), membersHash: self.membersHash(for: peer), entries: replica.digest),
                            effects: &effects)
             } else {
-                catchUp.end("in_sync", effects: &effects)
+                caughtUp("in_sync", on: id, effects: &effects)
             }
             let differ = membersHash != self.membersHash(for: peer) && !graph.entries.isEmpty
             if links.membersStillDiffer(id, differ: differ) { sendAllEntries(id, effects: &effects) }
         case let .pull(entries):
             answer(pull: entries, on: id, effects: &effects)
         case let .records(batches):
+            guard takesRecords(on: id, from: peer) else { return }
             received(batches, from: id, peer: peer, now: now, effects: &effects)
         case let .members(entries):
             received(members: entries, now: now, effects: &effects)
+            if config.master, !peer.master { correct(entries, on: id, effects: &effects) }
         case let .verdict(v):
             guard fromMasterToLeaf(id, peer: peer, "a verdict", now: now, effects: &effects) else { return }
             if membership.heard(v, on: id) { recomputePartition(now: now, effects: &effects) }
-        case let .leafView(entries):
-            guard fromMasterToLeaf(id, peer: peer, "a leaf view", now: now, effects: &effects) else { return }
-            received(members: entries, now: now, effects: &effects)
-            membership.keepOnly(entries, own: config.name)
         }
     }
 
@@ -78,7 +76,7 @@ extension Node {
             let applied = registry.apply(b, now: now.ms)
             if case let .sync(_, upTo, _) = b.mode, upTo > 0 {
                 pulls.answered(b.origin)
-                if pulls.isEmpty { catchUp.end("synced", effects: &effects) }
+                if pulls.isEmpty { caughtUp("synced", on: id, effects: &effects) }
             }
             if applied, b.mode.isPush {
                 relay.append(b)
@@ -102,6 +100,7 @@ extension Node {
         for e in entries where e.name == config.name && e.generation > config.generation {
             outlive(e.generation, effects: &effects)
         }
+        guard let peer = links[id]?.peer, takesRecords(on: id, from: peer) else { return }
         for e in entries where e.name != config.name {
             // A buried life is not pulled back, not even from a master (one
             // that was stale through a partition may still carry it).
@@ -126,7 +125,7 @@ extension Node {
             pulls.started(e.name, now: now.ms)
         }
         if !wanted.isEmpty { links.send(id, .pull(wanted), effects: &effects) }
-        if wanted.isEmpty, pulls.isEmpty { catchUp.end("in_sync", effects: &effects) }
+        if wanted.isEmpty, pulls.isEmpty { caughtUp("in_sync", on: id, effects: &effects) }
         if !verdicts.isEmpty { links.sendRecords(id, verdicts, effects: &effects) }
     }
 }
@@ -156,7 +155,33 @@ struct PullsInFlight {
 }
 
 extension Node {
-    /// Whether `what` (a verdict, a leaf view) came as it may: only a master
+    /// A leaf sent entries older than this master holds (it was away when
+    /// they changed, or heard an old one from a master cut off from the
+    /// others): it is sent the ones held. A leaf holds no entry a master
+    /// lacks, so with these both sides end up holding the same.
+    mutating func correct(_ entries: [MemberEntry], on id: LinkID, effects: inout [Effect]) {
+        let newer = entries.compactMap { e in graph.entries[e.name].flatMap { $0.isNewer(than: e) ? $0 : nil } }
+        if !newer.isEmpty { links.send(id, .members(newer), effects: &effects) }
+    }
+
+    /// Whether records from `peer` on link `id` are taken: not by a fresh
+    /// leaf from a stale master. What a master cut off from the majority
+    /// holds may be long outdated — an origin the majority buried, a record
+    /// its origin removed since — and a leaf that follows a fresh master
+    /// would serve it as current; it takes them once that master is fresh.
+    func takesRecords(on id: LinkID, from peer: PeerHello) -> Bool {
+        config.master || !peer.master || membership.verdict.isStale || !membership.verdict.quorum || membership.followsFresh(id)
+    }
+
+    /// This daemon holds what the peer on link `id` does: it has caught up,
+    /// unless it is a leaf and that peer a stale master (what a stale
+    /// master holds may be long outdated; a leaf catches up from a fresh one).
+    mutating func caughtUp(_ reason: String, on id: LinkID, effects: inout [Effect]) {
+        guard config.master || !membership.verdict.quorum || membership.followsFresh(id) else { return }
+        catchUp.end(reason, effects: &effects)
+    }
+
+    /// Whether `what` (a verdict) came as it may: only a master
     /// tells one, and only a leaf follows one. Otherwise the link is cut.
     mutating func fromMasterToLeaf(_ id: LinkID, peer: PeerHello, _ what: String, now: Instant, effects: inout [Effect]) -> Bool {
         guard peer.master, !config.master else {

@@ -105,7 +105,11 @@ public final class Checker {
         let keys = oracle.keys
         let truths = keys.map { oracle.truth($0, at: t) }
         let slowAllowance = oracle.reach.slowAllowance(now: t, windowMs: bounds.lossMs)
+        // Every fault has healed, but a daemon can stay cut off for good
+        // (both masters of its cluster killed for good): it cannot hear of
+        // any change, is held to staleness instead, and is not counted.
         let converging = convergeFrom.map { t >= $0 } ?? false
+        let joined = converging ? sim.hosts.indices.map { oracle.reach.inMajority($0) } : []
         let settled = converging ? keys.map { t - oracle.lastChange($0, by: t) >= bounds.propagationMs + slowAllowance } : []
         var servedBy = Array(repeating: [Int](), count: keys.count)
         for i in sim.hosts.indices {
@@ -132,7 +136,7 @@ public final class Checker {
             for (n, key) in keys.enumerated() {
                 let k = truths[n]
                 let isServed = served[n]
-                if isServed { servedBy[n].append(i) }
+                if isServed, !converging || joined[i] { servedBy[n].append(i) }
                 // Loss: required by some live registration whose origin it reaches.
                 var requiredSince: Int64?
                 for (r, since) in k.live {
@@ -162,19 +166,23 @@ public final class Checker {
                     }
                 }
                 // Convergence: exactly the live set, once the truth has been still for a propagation bound.
-                if converging, settled[n] {
-                    if !k.live.isEmpty, !isServed {
+                if converging, joined[i], settled[n] {
+                    // Live at an origin it reaches (one cut off for good is dead to it).
+                    if k.live.contains(where: { oracle.reach.reachedSince(i, $0.0.origin) != nil }), !isServed {
                         report(.convergence, i, key, family: "missing", "live, not served after every fault healed (converge by t=\(Checker.seconds(convergeFrom!)))")
                     } else if k.live.isEmpty, !k.uncertain, isServed {
                         report(.convergence, i, key, family: "extra", "ended (\(k.reason?.rawValue ?? "-")), still served after every fault healed (converge by t=\(Checker.seconds(convergeFrom!)))")
                     }
                 }
             }
-            if converging, stale { report(.convergence, i, nil, family: "stale", "still stale after every fault healed (converge by t=\(Checker.seconds(convergeFrom!)))") }
+            if converging, joined[i], stale { report(.convergence, i, nil, family: "stale", "still stale after every fault healed (converge by t=\(Checker.seconds(convergeFrom!)))") }
+            if converging, !joined[i], !stale, t >= convergeFrom! + bounds.propagationMs {
+                report(.convergence, i, nil, family: "fresh", "fresh, though cut off from the majority for good")
+            }
             if checks % Checker.purgeEvery == 0 { checkPurges(i, sim.replica(i)!, keys, truths, stale: stale) }
         }
         if converging {
-            let up = sim.hosts.indices.filter { sim.isUp($0) }
+            let up = sim.hosts.indices.filter { sim.isUp($0) && joined[$0] }
             for (n, key) in keys.enumerated() where truths[n].uncertain && truths[n].live.isEmpty && settled[n]
                 && !servedBy[n].isEmpty && servedBy[n].count < up.count {
                 report(.convergence, up.first ?? 0, key,

@@ -138,6 +138,12 @@ struct Reachability {
 
     /// Whether `d`'s side was a strict majority of all daemons at some time in `[now − lag, now]`.
     func wasMajority(_ d: Int, now: Int64, lagMs: Int64) -> Bool { lastMajorityAt[d] >= now - lagMs }
+    /// Whether daemon `d`'s side (over links that carry packets now) is a
+    /// strict majority of all daemons.
+    func inMajority(_ d: Int) -> Bool {
+        guard up[d] else { return false }
+        return up.indices.count { up[$0] && rawComponent[$0] == rawComponent[d] } * 2 > topology.count
+    }
 
     /// The members of `d`'s side now, for reports.
     func side(of d: Int) -> [Int] { up.indices.filter { rawComponent[$0] == rawComponent[d] && rawComponent[d] >= 0 } }

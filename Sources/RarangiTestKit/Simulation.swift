@@ -327,7 +327,6 @@ public final class Simulation {
                     case .records: kind = "records"
                     case .members: kind = "members"
                     case .verdict: kind = "verdict"
-                    case .leafView: kind = "leaf-view"
                     }
                     traffic[kind, default: (0, 0)].count += 1
                     traffic[kind, default: (0, 0)].bytes += bytes.count

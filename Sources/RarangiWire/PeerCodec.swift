@@ -91,9 +91,6 @@ public enum PeerCodec {
         case let .members(entries):
             w.u8(4)
             w.entries(entries)
-        case let .leafView(entries):
-            w.u8(6)
-            w.entries(entries)
         case let .verdict(v):
             w.u8(5)
             w.u8(v.stale ? 1 : 0); w.varint(v.members); w.varint(v.components); w.varint(v.largest); w.varint(v.mine)
@@ -172,8 +169,6 @@ public enum PeerCodec {
             message = .records(batches)
         case 4:
             message = .members(try r.entries())
-        case 6:
-            message = .leafView(try r.entries())
         case 5:
             let stale = try r.u8()
             guard stale <= 1 else { throw .badTag(stale) }
@@ -287,7 +282,7 @@ public struct PeerFrameDecoder: Sendable {
 }
 
 extension PeerCodec.Writer {
-    /// Member entries, as `members` and `leafView` carry them.
+    /// Member entries, as `members` carries them.
     mutating func entries(_ entries: [MemberEntry]) {
         varint(UInt64(entries.count))
         for e in entries {
@@ -300,7 +295,7 @@ extension PeerCodec.Writer {
 }
 
 extension PeerCodec.Reader {
-    /// Member entries, as `members` and `leafView` carry them.
+    /// Member entries, as `members` carries them.
     mutating func entries() throws(PeerCodecError) -> [MemberEntry] {
         let n = try count(minBytes: 9)
         var list: [MemberEntry] = []

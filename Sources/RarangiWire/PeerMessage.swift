@@ -16,11 +16,6 @@ public enum PeerMessage: Sendable, Equatable {
     /// A master's partition verdict, sent to its leaves: a leaf holds only
     /// the masters' entries, and is fresh while a master it links to is.
     case verdict(MemberVerdict)
-    /// The whole leaf view — every master's and retired entry — as a master
-    /// holds it, sent to a leaf whose members hash differs: the leaf drops
-    /// what it holds besides its own entry and these (an entry that left
-    /// the view while the leaf was away reaches it no other way).
-    case leafView([MemberEntry])
 }
 
 /// A master's partition verdict as its leaves need it (MISSION B2): whether

@@ -30,10 +30,6 @@ final class PeerInputTests: XCTestCase {
               causes: causes.map { DeltaCause(name: $0.0, generation: $0.1, version: $0.2) })
     }
 
-    func master(_ name: String) -> MemberEntry {
-        MemberEntry(name: name, generation: 1, seq: 1, cluster: "default", host: "", port: 0, master: true, masters: [], leaves: [])
-    }
-
     func test_badFrames_areRefused_cutTheLink_andChangeNothing() {
         let sane = UInt64(wall) << 16
         let bad: [(String, PeerMessage)] = [
@@ -62,12 +58,6 @@ final class PeerInputTests: XCTestCase {
                                                      causes: [DeltaCause(name: "x", generation: 1, version: 5)])])),
             ("a verdict whose counts do not add up", .verdict(MemberVerdict(stale: false, members: 2, components: 1, largest: 3, mine: 1))),
             ("a verdict from a leaf", .verdict(MemberVerdict(stale: true, members: 3, components: 1, largest: 3, mine: 3))),
-            ("a leaf view from a leaf", .leafView([master("m1")])),
-            ("a leaf view out of order", .leafView([master("m2"), master("m1")])),
-            ("a leaf view naming a master twice", .leafView([master("m1"), master("m1")])),
-            ("a leaf view holding a leaf's entry",
-             .leafView([MemberEntry(name: "l1", generation: 1, seq: 1, cluster: "default", host: "", port: 0, master: false,
-                                    masters: ["m1"], leaves: [])])),
         ]
         for (what, message) in bad {
             var node = connected()

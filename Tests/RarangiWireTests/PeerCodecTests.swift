@@ -23,11 +23,6 @@ final class PeerCodecTests: XCTestCase {
                   MemberEntry(name: "l1", generation: 2, seq: 1, cluster: "eu", host: "h2", port: 2,
                               master: false, masters: ["m1"], leaves: [])]),
         .verdict(MemberVerdict(stale: true, members: 10_000, components: 2, largest: 9_800, mine: 200)),
-        .leafView([MemberEntry(name: "m1", generation: 1, seq: 4, cluster: "eu", host: "h", port: 1,
-                               master: true, masters: ["m2"], leaves: ["l1", "l2"]),
-                   MemberEntry(name: "r1", generation: 5, seq: 2, cluster: "eu", host: "h3", port: 3,
-                               master: false, masters: [], leaves: [], retired: true)]),
-        .leafView([]),
     ]
 
     /// Tag 2, a DELETE that hid records by version alone, is retired: a frame

@@ -66,30 +66,16 @@ struct Membership {
         return true
     }
 
-    /// A leaf heard a master's whole leaf view (sorted by name): it drops
-    /// every entry it holds besides its own and those — one that left the
-    /// view while the leaf was away (a master back as a leaf, a retired
-    /// daemon back) is replaced by none a leaf takes.
-    mutating func keepOnly(_ view: [MemberEntry], own: String) {
-        let names = view.map(\.name)
-        for name in graph.entries.keys where name != own && !MemberGraph.sortedContains(names, name) {
-            graph.remove(name)
-            needsVerdict = true
-        }
-    }
-
     /// Stores a peer's entry if it is newer; true when the graph changed. A
-    /// leaf takes only the masters' entries and the retirements; a newer
-    /// entry of another kind drops the one it holds of that name.
+    /// leaf takes the masters' entries and the retirements, and a leaf's
+    /// entry only where it replaces one it holds.
     @discardableResult
     mutating func merge(_ entry: MemberEntry) -> Bool {
-        if !holdsAll, !entry.inLeafView {
-            guard let held = graph.entries[entry.name], entry.isNewer(than: held) else { return false }
-            graph.remove(entry.name)
-            needsVerdict = true
-            return true
-        }
         let held = graph.entries[entry.name]
+        // A leaf takes another leaf's entry only to replace one it holds (a
+        // master back as a leaf, a retired daemon back): it keeps it, so an
+        // older one is refused from then on, and passes it on.
+        if !holdsAll, !entry.inLeafView, held == nil { return false }
         guard graph.merge(entry) else { return false }
         if held?.inLeafView == true, !entry.inLeafView { leftLeafView.insert(entry.name) }
         if holdsAll, entry.master, entry.isMember, held.map({ !$0.master || $0.retired }) ?? true { needsVerdictNow = true }
@@ -121,6 +107,9 @@ struct Membership {
         masterVerdicts[id] = v
         return true
     }
+
+    /// Whether the master on link `id` last told this leaf it is fresh.
+    func followsFresh(_ id: LinkID) -> Bool { masterVerdicts[id]?.stale == false }
 
     /// Link `id` is down: its master's verdict no longer counts.
     mutating func linkDown(_ id: LinkID) { masterVerdicts[id] = nil }

@@ -18,6 +18,9 @@ struct PartitionVerdict {
     /// When the daemon last became fresh (0: never stale since it started);
     /// purges wait two rounds after it, for the graph to settle.
     private(set) var freshSince: Int64 = 0
+    /// Whether there is a quorum to count: a master is known (while none
+    /// is, every daemon is fresh and judges peers by when it heard them).
+    private(set) var quorum = false
     /// This daemon's component of the graph it holds (0 = the largest), nil
     /// while none is known.
     private(set) var component: Int?
@@ -37,6 +40,7 @@ struct PartitionVerdict {
         // Strictly more than half of the members known (retired ones are none).
         let stale = graph.knowsMasters && (comp == nil || mine * 2 <= members)
         component = comp
+        quorum = graph.knowsMasters
         counts = MemberVerdict(stale: stale, members: UInt64(members), components: UInt64(graph.sizes.count),
                                largest: UInt64(max(graph.sizes.first ?? 0, mine)), mine: UInt64(mine))
         settle(stale, now: now, effects: &effects)
@@ -50,7 +54,8 @@ struct PartitionVerdict {
         component = graph.component[name]
         // A master it links to is known even before its entry is held
         // (its verdict comes first): without one, no quorum.
-        let stale = (graph.knowsMasters || master != nil) && master?.stale != false
+        quorum = graph.knowsMasters || master != nil
+        let stale = quorum && master?.stale != false
         counts = master ?? MemberVerdict(stale: stale, members: UInt64(graph.memberCount), components: UInt64(graph.sizes.count),
                                          largest: UInt64(graph.sizes.first ?? 0),
                                          mine: UInt64(component.map { graph.sizes[$0] } ?? 0))

@@ -63,11 +63,6 @@ enum PeerInput {
             }
         case let .members(entries):
             if let p = entriesProblem(entries) { return p }
-        case let .leafView(entries):
-            if let p = entriesProblem(entries) { return p }
-            // The leaf drops what the view lacks by walking it beside its own, sorted.
-            if !isStrictlySorted(entries.map { $0.name }) { return "a leaf view not sorted by name, or with repeats" }
-            if entries.contains(where: { !$0.inLeafView }) { return "a leaf view holding a leaf's entry" }
         case let .verdict(v):
             // Counts of members: the mine within the largest within all.
             if v.members > maxMembers || v.components > v.members || v.largest > v.members || v.mine > v.largest {
