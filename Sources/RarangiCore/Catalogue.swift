@@ -197,8 +197,18 @@ public struct Catalogue {
 
     /// `{"<id>": {…}, …}` for a service, ids sorted; `{}` when unknown.
     /// Built once per change of the service and shared by every lookup after.
-    public func lookup(_ service: String, pretty: Bool) -> [UInt8] {
-        guard let entry = services[service] else { return pretty ? Catalogue.emptyPretty : Catalogue.empty }
+    public func lookup(_ service: String, pretty: Bool) -> [UInt8] { answer(service, pretty: pretty).body }
+
+    /// A service's document (as `lookup`) and its index (as `serviceIndex`),
+    /// found with one search of the catalogue.
+    public func answer(_ service: String, pretty: Bool) -> (body: [UInt8], index: UInt64) {
+        guard let entry = services[service] else {
+            return (pretty ? Catalogue.emptyPretty : Catalogue.empty, goneAt[service] ?? 0)
+        }
+        return (document(entry, pretty: pretty), entry.index)
+    }
+
+    private func document(_ entry: ServiceEntry, pretty: Bool) -> [UInt8] {
         let compact: [UInt8]
         if let c = entry.compact {
             compact = c

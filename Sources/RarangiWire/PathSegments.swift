@@ -14,35 +14,35 @@ public struct PathSegments {
     /// Splits `path` at every `/` after the first; a path without one has
     /// no segments.
     public init(_ path: String) {
-        let u = path.utf8
-        let slash = UInt8(ascii: "/")
-        guard let lead = u.firstIndex(of: slash) else {
-            first = ""
-            second = nil
-            count = 0
-            hasEmpty = false
-            return
-        }
-        var start = u.index(after: lead)
-        var firstSegment: Substring = ""
-        var secondSegment: Substring? = nil
+        var path = path
+        // Byte offsets of the first two segments, found over contiguous bytes.
+        var firstRange = 0..<0
+        var secondRange: Range<Int>? = nil
         var n = 0
         var empty = false
-        var i = start
-        while true {
-            let atEnd = i == u.endIndex
-            if atEnd || u[i] == slash {
-                let segment = path[start..<i]
-                if segment.isEmpty { empty = true }
-                if n == 0 { firstSegment = segment } else if n == 1 { secondSegment = segment }
-                n += 1
-                if atEnd { break }
-                start = u.index(after: i)
+        path.withUTF8 { bytes in
+            let slash = UInt8(ascii: "/")
+            guard let lead = bytes.firstIndex(of: slash) else { return }
+            var start = lead + 1
+            var i = start
+            while true {
+                let atEnd = i == bytes.count
+                if atEnd || bytes[i] == slash {
+                    if i == start { empty = true }
+                    if n == 0 { firstRange = start..<i } else if n == 1 { secondRange = start..<i }
+                    n += 1
+                    if atEnd { break }
+                    start = i + 1
+                }
+                i += 1
             }
-            i = u.index(after: i)
         }
-        first = firstSegment
-        second = secondSegment
+        func segment(_ r: Range<Int>) -> Substring {
+            let u = path.utf8
+            return path[u.index(u.startIndex, offsetBy: r.lowerBound)..<u.index(u.startIndex, offsetBy: r.upperBound)]
+        }
+        first = segment(firstRange)
+        second = secondRange.map(segment)
         count = n
         hasEmpty = empty
     }

@@ -174,8 +174,9 @@ public struct Router: Sendable {
         }
         guard let id = segments.second else {
             guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
-            if let watch = watchRequest(service: String(service), query: query, pretty: pretty) { return watch }
-            return .success(.lookup(service: String(service), pretty: pretty))
+            let name = String(service)
+            if let watch = watchRequest(service: name, query: query, pretty: pretty) { return watch }
+            return .success(.lookup(service: name, pretty: pretty))
         }
         if let problem = Names.instanceProblem(id) {
             return .failure(.error(400, "invalid_id", problem))
