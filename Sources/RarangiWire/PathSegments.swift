@@ -14,36 +14,40 @@ public struct PathSegments {
     /// Splits `path` at every `/` after the first; a path without one has
     /// no segments.
     public init(_ path: String) {
-        var path = path
-        // Byte offsets of the first two segments, found over contiguous bytes.
-        var firstRange = 0..<0
-        var secondRange: Range<Int>? = nil
+        var contiguous = path
+        let found = contiguous.withUTF8(PathSegments.scan)
+        let u = path.utf8
+        func segment(_ r: Range<Int>) -> Substring {
+            path[u.index(u.startIndex, offsetBy: r.lowerBound)..<u.index(u.startIndex, offsetBy: r.upperBound)]
+        }
+        first = segment(found.first)
+        second = found.second.map(segment)
+        count = found.count
+        hasEmpty = found.hasEmpty
+    }
+
+    /// The byte ranges of the first two segments, the count and whether one is empty.
+    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>)
+        -> (first: Range<Int>, second: Range<Int>?, count: Int, hasEmpty: Bool) {
+        let slash = UInt8(ascii: "/")
+        guard let lead = bytes.firstIndex(of: slash) else { return (0..<0, nil, 0, false) }
+        var first = 0..<0
+        var second: Range<Int>? = nil
         var n = 0
         var empty = false
-        path.withUTF8 { bytes in
-            let slash = UInt8(ascii: "/")
-            guard let lead = bytes.firstIndex(of: slash) else { return }
-            var start = lead + 1
-            var i = start
-            while true {
-                let atEnd = i == bytes.count
-                if atEnd || bytes[i] == slash {
-                    if i == start { empty = true }
-                    if n == 0 { firstRange = start..<i } else if n == 1 { secondRange = start..<i }
-                    n += 1
-                    if atEnd { break }
-                    start = i + 1
-                }
-                i += 1
+        var start = lead + 1
+        var i = start
+        while true {
+            let atEnd = i == bytes.count
+            if atEnd || bytes[i] == slash {
+                if i == start { empty = true }
+                if n == 0 { first = start..<i } else if n == 1 { second = start..<i }
+                n += 1
+                if atEnd { break }
+                start = i + 1
             }
+            i += 1
         }
-        func segment(_ r: Range<Int>) -> Substring {
-            let u = path.utf8
-            return path[u.index(u.startIndex, offsetBy: r.lowerBound)..<u.index(u.startIndex, offsetBy: r.upperBound)]
-        }
-        first = segment(firstRange)
-        second = secondRange.map(segment)
-        count = n
-        hasEmpty = empty
+        return (first, second, n, empty)
     }
 }
