@@ -16,12 +16,17 @@ public struct HTTPParser: Sendable {
     private var continueSent = false
 
     private final class PendingHead: Sendable {
-        let head: Head
-        init(_ head: Head) { self.head = head }
+        let request: HTTPRequest
+        let framing: Framing
+        init(_ request: HTTPRequest, _ framing: Framing) {
+            self.request = request
+            self.framing = framing
+        }
     }
 
-    private struct Head: Sendable {
-        var request: HTTPRequest
+    /// Where a request's body is and how it comes. Kept apart from the
+    /// request, which thus moves out of the parser without being copied.
+    private struct Framing: Sendable {
         var headLength: Int
         var contentLength: Int
         var chunked: Bool
@@ -52,58 +57,61 @@ public struct HTTPParser: Sendable {
 
     /// Parses the request at the start of `buf`.
     public mutating func parse(_ buf: UnsafeBufferPointer<UInt8>) -> Outcome {
-        var h: Head
-        if let p = pending {
-            h = p.head
-        } else {
-            if buf.isEmpty { return .needMore }
-            // Find the blank line ending the head, resuming where the last call stopped.
-            guard let end = HTTPHead.end(in: buf, from: scanned - 3) else {
-                scanned = buf.count
-                if buf.count > maxHeadBytes {
-                    return fail(431, "headers_too_large", "the request line and headers exceed \(maxHeadBytes) bytes")
-                }
-                return .needMore
-            }
-            if end > maxHeadBytes {
+        if let p = pending { return withBody(p.request, p.framing, buf) }
+        if buf.isEmpty { return .needMore }
+        // Find the blank line ending the head, resuming where the last call stopped.
+        guard let end = HTTPHead.end(in: buf, from: scanned - 3) else {
+            scanned = buf.count
+            if buf.count > maxHeadBytes {
                 return fail(431, "headers_too_large", "the request line and headers exceed \(maxHeadBytes) bytes")
             }
-            do {
-                h = try parseHead(UnsafeBufferPointer(rebasing: buf[0..<end]))
-            } catch {
-                return .failure(error)
-            }
+            return .needMore
         }
+        if end > maxHeadBytes {
+            return fail(431, "headers_too_large", "the request line and headers exceed \(maxHeadBytes) bytes")
+        }
+        do {
+            let (request, framing) = try parseHead(UnsafeBufferPointer(rebasing: buf[0..<end]))
+            return withBody(request, framing, buf)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The request once its body is in `buf`; else the head is kept for
+    /// the next call. The request is consumed: it moves into the outcome.
+    private mutating func withBody(_ request: consuming HTTPRequest, _ h: Framing,
+                                   _ buf: UnsafeBufferPointer<UInt8>) -> Outcome {
         if h.chunked {
             switch decodeChunked(buf, from: h.headLength) {
             case .incomplete:
-                return awaitBody(h, available: buf.count - h.headLength)
+                return awaitBody(request, h, available: buf.count - h.headLength)
             case let .error(e):
-                if pending == nil { pending = PendingHead(h) }
+                if pending == nil { pending = PendingHead(request, h) }
                 return .failure(e)
             case let .complete(body, end):
-                h.request.body = body
+                request.body = body
                 reset()
-                return .request(h.request, consumed: end)
+                return .request(consume request, consumed: end)
             }
         }
         let total = h.headLength + h.contentLength
-        if buf.count < total { return awaitBody(h, available: buf.count - h.headLength) }
-        if h.contentLength > 0 { h.request.body = Array(buf[h.headLength..<total]) }
+        if buf.count < total { return awaitBody(request, h, available: buf.count - h.headLength) }
+        if h.contentLength > 0 { request.body = Array(buf[h.headLength..<total]) }
         reset()
-        return .request(h.request, consumed: total)
+        return .request(consume request, consumed: total)
     }
 
     /// The body is not all here: keep the head for the next call.
-    private mutating func awaitBody(_ h: Head, available: Int) -> Outcome {
-        if pending == nil { pending = PendingHead(h) }
-        return continueIfWanted(h, available: available)
+    private mutating func awaitBody(_ request: HTTPRequest, _ h: Framing, available: Int) -> Outcome {
+        if pending == nil { pending = PendingHead(request, h) }
+        return continueIfWanted(request, h, available: available)
     }
 
-    private mutating func continueIfWanted(_ h: Head, available: Int) -> Outcome {
+    private mutating func continueIfWanted(_ request: HTTPRequest, _ h: Framing, available: Int) -> Outcome {
         if h.expectContinue, !continueSent, available == 0 {
             continueSent = true
-            return .sendContinue(h.request)
+            return .sendContinue(request)
         }
         return .needMore
     }
@@ -119,8 +127,8 @@ public struct HTTPParser: Sendable {
         return .failure(HTTPError(status: status, code: code, message: message))
     }
 
-    /// The head in `b`, built in place: the request is never copied on its way out.
-    private func parseHead(_ b: UnsafeBufferPointer<UInt8>) throws(HTTPError) -> Head {
+    /// The request and the framing of its body, from the head in `b`.
+    private func parseHead(_ b: UnsafeBufferPointer<UInt8>) throws(HTTPError) -> (HTTPRequest, Framing) {
         func bad(_ msg: String) -> HTTPError {
             HTTPError(status: 400, code: "bad_request", message: msg)
         }
@@ -156,8 +164,11 @@ public struct HTTPParser: Sendable {
             path = String(decoding: target, as: UTF8.self)
         }
 
-        var head = Head(request: HTTPRequest(method: method, path: path, query: query, isHTTP11: isHTTP11, keepAlive: isHTTP11),
-                        headLength: b.count, contentLength: 0, chunked: false, expectContinue: false)
+        // The headers' values, made into the request once they are all read.
+        var keepAlive = isHTTP11
+        var declaredEnvironment: String? = nil
+        var upgrade: String? = nil
+        var token: String? = nil
         var contentLength: Int? = nil
         var chunked = false
         var expectContinue = false
@@ -196,26 +207,26 @@ public struct HTTPParser: Sendable {
                 }
             case 10 where asciiEqual(nameBytes, "connection"):
                 let v = String(decoding: value, as: UTF8.self).lowercased()
-                if v.contains("close") { head.request.keepAlive = false }
-                if v.contains("keep-alive") { head.request.keepAlive = true }
+                if v.contains("close") { keepAlive = false }
+                if v.contains("keep-alive") { keepAlive = true }
             case 6 where asciiEqual(nameBytes, "expect"):
                 if asciiEqual(value, "100-continue") { expectContinue = true } else {
                     throw HTTPError(status: 417, code: "expectation_failed", message: "unsupported Expect header")
                 }
             case 13 where asciiEqual(nameBytes, "x-rarangi-env"):
-                head.request.declaredEnvironment = String(decoding: value, as: UTF8.self)
+                declaredEnvironment = String(decoding: value, as: UTF8.self)
             case 7 where asciiEqual(nameBytes, "upgrade"):
-                head.request.upgrade = String(decoding: value, as: UTF8.self)
+                upgrade = String(decoding: value, as: UTF8.self)
             case 13 where asciiEqual(nameBytes, "authorization"):
                 // Only the Bearer scheme carries a token; any other leaves it unset.
                 if value.count > 7, asciiEqual(value[value.startIndex..<(value.startIndex + 6)], "bearer"),
                    b[value.startIndex + 6] == 32 || b[value.startIndex + 6] == 9 {
                     var t = value.startIndex + 7
                     while t < value.endIndex, b[t] == 32 || b[t] == 9 { t += 1 }
-                    if let problem = setToken(&head.request, value[t...]) { throw bad(problem) }
+                    if let problem = setToken(&token, value[t...]) { throw bad(problem) }
                 }
             case 15 where asciiEqual(nameBytes, "x-rarangi-token"), 14 where asciiEqual(nameBytes, "x-consul-token"):
-                if let problem = setToken(&head.request, value) { throw bad(problem) }
+                if let problem = setToken(&token, value) { throw bad(problem) }
             default:
                 break
             }
@@ -226,10 +237,10 @@ public struct HTTPParser: Sendable {
             throw HTTPError(status: 413, code: "body_too_large",
                                       message: "the body of \(length) bytes exceeds the limit of \(maxBodyBytes) bytes")
         }
-        head.contentLength = length
-        head.chunked = chunked
-        head.expectContinue = expectContinue && (chunked || length > 0)
-        return head
+        return (HTTPRequest(method: method, path: path, query: query, isHTTP11: isHTTP11, keepAlive: keepAlive,
+                            declaredEnvironment: declaredEnvironment, upgrade: upgrade, token: token),
+                Framing(headLength: b.count, contentLength: length, chunked: chunked,
+                        expectContinue: expectContinue && (chunked || length > 0)))
     }
 
     private enum Chunked {
@@ -281,10 +292,10 @@ public struct HTTPParser: Sendable {
 
 /// Sets the request's token; two different tokens in one request (say a
 /// proxy's and the client's) are refused rather than one picked.
-func setToken(_ request: inout HTTPRequest, _ value: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
-    let token = String(decoding: value, as: UTF8.self)
-    if let old = request.token, old != token { return "two different tokens in one request" }
-    request.token = token
+func setToken(_ token: inout String?, _ value: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
+    let sent = String(decoding: value, as: UTF8.self)
+    if let old = token, old != sent { return "two different tokens in one request" }
+    token = sent
     return nil
 }
 
