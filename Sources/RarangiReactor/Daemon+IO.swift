@@ -165,8 +165,10 @@ extension Daemon {
     private func handle(_ request: HTTPRequest, on conn: Connection) -> Handled {
         conn.framing = ReplyFraming(keepAlive: request.keepAlive && !conn.overflow, http11: request.isHTTP11,
                                     headOnly: request.method == .head)
-        // One switch over the router's decision: the route is never copied.
-        switch router.route(request) {
+        // One switch over the router's decision, which it consumes: the
+        // route is moved out, not copied.
+        let routed = router.route(request)
+        switch consume routed {
         case let .failure(response):
             conn.metricRoute = HTTPMetrics.RouteLabel(refused: request)
             conn.handledAtMicros = Clock.monotonicMicros()
@@ -180,7 +182,7 @@ extension Daemon {
     }
 
     /// Answers a routed request, once its token allows the route.
-    private func serve(_ route: Route, of request: HTTPRequest, on conn: Connection) -> Handled {
+    private func serve(_ route: consuming Route, of request: HTTPRequest, on conn: Connection) -> Handled {
         // Consul's clients may send their token as ?token= (py-consul does).
         var token = request.token
         if token == nil, case .consul = route { token = Query(request.query).value("token") }
@@ -188,7 +190,7 @@ extension Daemon {
             send(refusal, on: conn)
             return .done
         }
-        switch route {
+        switch consume route {
         case let .status(pretty):
             send(statusResponse(pretty: pretty), on: conn)
         case .metrics:

@@ -373,7 +373,7 @@ public final class Daemon {
             next += 1
             run(queued)
         }
-        inputs.pending.removeAll(keepingCapacity: true)
+        if !inputs.pending.isEmpty { inputs.pending.removeAll(keepingCapacity: true) }
     }
 
     /// Hands one input to the core and executes its effects, in the one

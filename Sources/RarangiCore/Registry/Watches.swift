@@ -19,8 +19,8 @@ struct Watches {
 
     /// The answer to a lookup or a watch of `service`: its document and index.
     static func answer(_ service: String, pretty: Bool, _ catalogue: Catalogue) -> HTTPResponse {
-        let (body, index) = catalogue.answer(service, pretty: pretty)
-        return HTTPResponse(status: 200, body: body, headers: [("X-Rarangi-Index", String(index))])
+        let (body, headers) = catalogue.answer(service, pretty: pretty)
+        return HTTPResponse(status: 200, body: body, headers: headers)
     }
 
     /// A new blocking query: answered at once when the service already
