@@ -40,8 +40,8 @@ public enum Names {
     private static let instanceExtra: [UInt8] = serviceExtra + [UInt8(ascii: ":"), UInt8(ascii: "@")]
 
     private static func problem(_ s: Substring, kind: String, max: Int, extra: [UInt8]) -> String? {
-        let found = s.utf8.withContiguousStorageIfAvailable { flaw(in: $0, max: max, extra: extra) }
-            ?? flaw(in: Array(s.utf8), max: max, extra: extra)
+        var bytes = s
+        let found = bytes.withUTF8 { flaw(in: $0, max: max, extra: extra) }
         switch found {
         case nil:
             return nil
@@ -62,7 +62,7 @@ public enum Names {
 
     /// The first flaw of `bytes` as a name of at most `max` bytes: a letter
     /// or digit first, then letters, digits and `extra`; nil when none.
-    private static func flaw<C: Collection>(in bytes: C, max: Int, extra: [UInt8]) -> Flaw? where C.Element == UInt8 {
+    private static func flaw(in bytes: UnsafeBufferPointer<UInt8>, max: Int, extra: [UInt8]) -> Flaw? {
         guard let first = bytes.first else { return .empty }
         if bytes.count > max { return .tooLong }
         if !isAlnum(first) { return .badStart }

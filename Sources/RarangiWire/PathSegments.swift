@@ -3,9 +3,9 @@
 /// there are (a catalogue path is `/<service>` or `/<service>/<id>`).
 public struct PathSegments {
     /// The first segment (empty for `/`).
-    public let first: Substring
+    public let first: String
     /// The second segment, when there are two or more.
-    public let second: Substring?
+    public let second: String?
     /// How many segments there are: `/` has one (empty), `/a/` two.
     public let count: Int
     /// Whether a segment is empty: a doubled or trailing slash.
@@ -15,15 +15,13 @@ public struct PathSegments {
     /// no segments.
     public init(_ path: String) {
         var contiguous = path
-        let found = contiguous.withUTF8(PathSegments.scan)
-        let u = path.utf8
-        func segment(_ r: Range<Int>) -> Substring {
-            path[u.index(u.startIndex, offsetBy: r.lowerBound)..<u.index(u.startIndex, offsetBy: r.upperBound)]
+        // The segments are made straight from the bytes (a short name is a
+        // small string: no allocation), not as slices of the path.
+        (first, second, count, hasEmpty) = contiguous.withUTF8 { bytes in
+            let found = PathSegments.scan(bytes)
+            func segment(_ r: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[r]), as: UTF8.self) }
+            return (segment(found.first), found.second.map(segment), found.count, found.hasEmpty)
         }
-        first = segment(found.first)
-        second = found.second.map(segment)
-        count = found.count
-        hasEmpty = found.hasEmpty
     }
 
     /// The byte ranges of the first two segments, the count and whether one is empty.

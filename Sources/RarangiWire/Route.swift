@@ -169,23 +169,22 @@ public struct Router: Sendable {
             return .failure(.error(404, "not_found", "paths are /<service> or /<service>/<id>"))
         }
         let service = segments.first
-        if let problem = Names.serviceProblem(service) {
+        if let problem = Names.serviceProblem(service[...]) {
             return .failure(.error(400, "invalid_service", problem))
         }
         guard let id = segments.second else {
             guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
-            let name = String(service)
-            if let watch = watchRequest(service: name, query: query, pretty: pretty) { return watch }
-            return .success(.lookup(service: name, pretty: pretty))
+            if let watch = watchRequest(service: service, query: query, pretty: pretty) { return watch }
+            return .success(.lookup(service: service, pretty: pretty))
         }
-        if let problem = Names.instanceProblem(id) {
+        if let problem = Names.instanceProblem(id[...]) {
             return .failure(.error(400, "invalid_id", problem))
         }
         switch request.method {
         case .get, .head:
-            return .success(.instance(service: String(service), id: String(id), pretty: pretty))
+            return .success(.instance(service: service, id: id, pretty: pretty))
         case .delete:
-            return .success(.deregister(service: String(service), id: String(id)))
+            return .success(.deregister(service: service, id: id))
         case .put:
             var ttl: Int? = nil
             if let raw = query.value("ttl") {
@@ -215,9 +214,9 @@ public struct Router: Sendable {
                 guard ttl == nil else {
                     return .failure(.error(400, "invalid_hold", "a held registration lives as long as its connection; it takes no ttl"))
                 }
-                return .success(.hold(service: String(service), id: String(id), body: object.compact))
+                return .success(.hold(service: service, id: id, body: object.compact))
             }
-            return .success(.register(service: String(service), id: String(id), body: object.compact, ttlSeconds: ttl))
+            return .success(.register(service: service, id: id, body: object.compact, ttlSeconds: ttl))
         default:
             return .failure(methodNotAllowed(request.method, allow: "GET, HEAD, PUT, DELETE"))
         }
