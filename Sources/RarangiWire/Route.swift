@@ -256,6 +256,9 @@ public struct Query: Sendable {
         }
     }
 
+    /// True when the query holds no item (most lookups send none).
+    public var isEmpty: Bool { items.isEmpty }
+
     /// True when the key is present, with or without a value (except `=0`/`=false`).
     public func has(_ key: String) -> Bool {
         for (k, v) in items where k == key { return v != "0" && v != "false" }
