@@ -7,6 +7,12 @@ import PackageDescription
 // in bounds. The shell, the daemon and the other tests stay debuggable.
 let optimizedInTests: [SwiftSetting] = [.unsafeFlags(["-O", "-assert-config", "Debug"], .when(configuration: .debug))]
 
+// The shell runs on one thread and touches its connections and its node only
+// from the reactor's turn: in release builds its class properties go without
+// the dynamic exclusivity check (a thread-local look-up at every access, a
+// tenth of a lookup's cost). Debug builds, which the tests run, keep the check.
+let uncheckedExclusivityInRelease: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "RarangiRatonga",
     products: [
@@ -54,7 +60,8 @@ let package = Package(
         // The cluster key: the peer handshake and sealed frames (rarangi-protocol(7)).
         .target(name: "RarangiSeal", dependencies: ["RarangiWire", .product(name: "Crypto", package: "swift-crypto")]),
         // The libevent shell that executes the core's effects.
-        .target(name: "RarangiReactor", dependencies: ["CLibevent", "RarangiCore", "RarangiWire", "RarangiSeal"]),
+        .target(name: "RarangiReactor", dependencies: ["CLibevent", "RarangiCore", "RarangiWire", "RarangiSeal"],
+                swiftSettings: uncheckedExclusivityInRelease),
         // Virtual time, a simulated network and a runner for the simulation tests (B9).
         .target(name: "RarangiTestKit", dependencies: ["RarangiCore", "RarangiProtocol", "RarangiWire"], swiftSettings: optimizedInTests),
         .executableTarget(name: "rarangid", dependencies: ["RarangiConfig", "RarangiReactor", "RarangiCore", "RarangiProtocol", "RarangiSeal"]),

@@ -23,10 +23,13 @@ public struct Catalogue {
         var pretty: [UInt8]?
         /// The catalogue index at this service's last change (for watchers).
         var index: UInt64 = 0
+        /// The answer's headers (its index), made once per change like the documents.
+        var headers: [(String, String)]?
         init(name: String) { self.name = name }
         func invalidate(_ index: UInt64) {
             compact = nil
             pretty = nil
+            headers = nil
             self.index = index
         }
     }
@@ -197,8 +200,30 @@ public struct Catalogue {
 
     /// `{"<id>": {…}, …}` for a service, ids sorted; `{}` when unknown.
     /// Built once per change of the service and shared by every lookup after.
-    public func lookup(_ service: String, pretty: Bool) -> [UInt8] {
-        guard let entry = services[service] else { return pretty ? Catalogue.emptyPretty : Catalogue.empty }
+    public func lookup(_ service: String, pretty: Bool) -> [UInt8] { answer(service, pretty: pretty).body }
+
+    /// A service's document (as `lookup`) and the headers that carry its
+    /// index (as `serviceIndex`), found with one search of the catalogue.
+    public func answer(_ service: String, pretty: Bool) -> (body: [UInt8], headers: [(String, String)]) {
+        guard let entry = services[service] else {
+            return (pretty ? Catalogue.emptyPretty : Catalogue.empty, Catalogue.indexHeaders(goneAt[service] ?? 0))
+        }
+        let headers: [(String, String)]
+        if let h = entry.headers {
+            headers = h
+        } else {
+            headers = Catalogue.indexHeaders(entry.index)
+            entry.headers = headers
+        }
+        return (document(entry, pretty: pretty), headers)
+    }
+
+    /// The header naming a service's index on every answer about it.
+    public static let indexHeader = "X-Rarangi-Index"
+
+    private static func indexHeaders(_ index: UInt64) -> [(String, String)] { [(indexHeader, String(index))] }
+
+    private func document(_ entry: ServiceEntry, pretty: Bool) -> [UInt8] {
         let compact: [UInt8]
         if let c = entry.compact {
             compact = c

@@ -39,6 +39,9 @@ final class Connection {
     /// Bytes to write, from `outputStart` on.
     var output: [UInt8] = []
     var outputStart = 0
+    /// The largest output buffer kept between answers: a client pipelining
+    /// a hundred lookups does not grow a new one for every batch.
+    static let keptOutputCapacity = 256 * 1024
     var parser: HTTPParser
 
     /// What only a peer link carries, made when the connection becomes one:
@@ -145,9 +148,10 @@ final class Connection {
             return false
         }
         // A connection between requests keeps its buffer for the next
-        // answer; a held stream (a ping every few seconds) or a parked
-        // query gives it back, as thousands of them may sit idle.
-        output.removeAll(keepingCapacity: output.capacity <= 65536 && !phase.inSession)
+        // answers (a pipelined batch of them fills far more than one);
+        // a held stream (a ping every few seconds) or a parked query
+        // gives it back, as thousands of them may sit idle.
+        output.removeAll(keepingCapacity: output.capacity <= Connection.keptOutputCapacity && !phase.inSession)
         outputStart = 0
         return true
     }

@@ -165,41 +165,54 @@ extension Daemon {
     private func handle(_ request: HTTPRequest, on conn: Connection) -> Handled {
         conn.framing = ReplyFraming(keepAlive: request.keepAlive && !conn.overflow, http11: request.isHTTP11,
                                     headOnly: request.method == .head)
+        // One switch over the router's decision, which it consumes: the
+        // route is moved out, not copied.
         let routed = router.route(request)
-        conn.metricRoute = HTTPMetrics.RouteLabel(routed, request)
-        conn.handledAtMicros = Clock.monotonicMicros()
+        switch consume routed {
+        case let .failure(response):
+            conn.metricRoute = HTTPMetrics.RouteLabel(refused: request)
+            conn.handledAtMicros = Clock.monotonicMicros()
+            send(response, on: conn)
+            return .done
+        case let .success(route):
+            conn.metricRoute = HTTPMetrics.RouteLabel(route)
+            conn.handledAtMicros = Clock.monotonicMicros()
+            return serve(route, of: request, on: conn)
+        }
+    }
+
+    /// Answers a routed request, once its token allows the route.
+    private func serve(_ route: consuming Route, of request: HTTPRequest, on conn: Connection) -> Handled {
         // Consul's clients may send their token as ?token= (py-consul does).
         var token = request.token
-        if token == nil, case .success(.consul) = routed { token = Query(request.query).value("token") }
-        if case let .success(route) = routed, let refusal = access.refusal(of: route, token: token) {
+        if token == nil, case .consul = route { token = Query(request.query).value("token") }
+        if let refusal = access.refusal(of: route, token: token) {
             send(refusal, on: conn)
             return .done
         }
-        switch routed {
-        case let .failure(response):
-            send(response, on: conn)
-        case let .success(.status(pretty)):
+        switch consume route {
+        case let .status(pretty):
             send(statusResponse(pretty: pretty), on: conn)
-        case .success(.metrics):
+        case .metrics:
             send(metricsResponse(), on: conn)
-        case let .success(.targets(services)):
+        case let .targets(services):
             send(HTTPResponse(status: 200, body: PrometheusTargets.document(node.instances(of: services), stale: node.isStale),
                               headers: node.isStale ? [Node.staleHeader] : []), on: conn)
-        case let .success(.consul(consulRequest)):
+        case let .consul(consulRequest):
             conn.consulToken = token
             consul(consulRequest, on: conn)
-        case .success(.statusPage):
+        case .statusPage:
             send(HTTPResponse(status: 200, body: StatusPage.html, headers: [("Cache-Control", "no-cache")], contentType: .html), on: conn)
-        case let .success(.peerUpgrade(sealed)):
+        case let .peerUpgrade(sealed):
             if let refusal = refusesUpgrade(sealed: sealed, on: conn) {
                 send(refusal, on: conn)
                 return .done
             }
             countAnswer(101, on: conn)
             return .peerUpgrade(sealed: sealed)
-        case let .success(.forget(name)):
+        case let .forget(name):
             apply(.forget(ConnectionID(conn.id), name: name))
-        case let .success(.catalogue(catalogueRequest)):
+        case let .catalogue(catalogueRequest):
             apply(.request(ConnectionID(conn.id), catalogueRequest))
         }
         return .done

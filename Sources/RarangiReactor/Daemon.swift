@@ -358,22 +358,35 @@ public final class Daemon {
     /// never inside the effects of another input — the order the simulation
     /// uses.
     func apply(_ input: Input) {
-        inputs.pending.append(input)
-        guard !inputs.applying else { return }
+        guard !inputs.applying else {
+            inputs.pending.append(input)
+            return
+        }
         inputs.applying = true
         defer { inputs.applying = false }
+        // The input is handled where it is, not copied into the queue; what
+        // its effects queue follows in order.
+        run(input)
         var next = 0
         while next < inputs.pending.count {
-            let input = inputs.pending[next]
+            let queued = inputs.pending[next]
             next += 1
-            var effects = inputs.spareEffects
-            inputs.spareEffects = []
-            effects.removeAll(keepingCapacity: true)
-            node.handle(input, now: now, into: &effects)
-            for effect in effects { execute(effect) }
-            inputs.spareEffects = effects
+            run(queued)
         }
-        inputs.pending.removeAll(keepingCapacity: true)
+        if !inputs.pending.isEmpty { inputs.pending.removeAll(keepingCapacity: true) }
+    }
+
+    /// Hands one input to the core and executes its effects, in the one
+    /// effects array the shell keeps (emptied, its storage kept, after each input).
+    private func run(_ input: Input) {
+        var effects = inputs.spareEffects
+        inputs.spareEffects = []
+        node.handle(input, now: now, into: &effects)
+        for i in effects.indices { execute(effects[i]) }
+        // Emptied from the end: a pop per effect keeps the storage, where
+        // removeAll(keepingCapacity:) goes through a general replace.
+        while !effects.isEmpty { effects.removeLast() }
+        inputs.spareEffects = effects
     }
 
     private func execute(_ effect: Effect) {

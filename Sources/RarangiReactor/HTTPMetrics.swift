@@ -31,11 +31,8 @@ struct HTTPMetrics {
             }
         }
 
-        /// The route of `request`; one the router refused is labelled by
-        /// the route its path and method aim at (a 400 for a bad body is a
-        /// register's), or `rejected` when they aim at none.
-        init(_ routed: Result<Route, HTTPResponse>, _ request: HTTPRequest) {
-            guard case let .success(route) = routed else { self.init(refused: request); return }
+        /// The label of a routed request.
+        init(_ route: Route) {
             switch route {
             case let .catalogue(r):
                 switch r {
@@ -58,7 +55,10 @@ struct HTTPMetrics {
             }
         }
 
-        private init(refused r: HTTPRequest) {
+        /// The label of a request the router refused: the route its path
+        /// and method aim at (a 400 for a bad body is a register's), or
+        /// `rejected` when they aim at none.
+        init(refused r: HTTPRequest) {
             let path = r.path
             switch path {
             case "/_status": self = .status; return

@@ -16,12 +16,17 @@ public struct HTTPParser: Sendable {
     private var continueSent = false
 
     private final class PendingHead: Sendable {
-        let head: Head
-        init(_ head: Head) { self.head = head }
+        let request: HTTPRequest
+        let framing: Framing
+        init(_ request: HTTPRequest, _ framing: Framing) {
+            self.request = request
+            self.framing = framing
+        }
     }
 
-    private struct Head: Sendable {
-        var request: HTTPRequest
+    /// Where a request's body is and how it comes. Kept apart from the
+    /// request, which thus moves out of the parser without being copied.
+    private struct Framing: Sendable {
         var headLength: Int
         var contentLength: Int
         var chunked: Bool
@@ -52,57 +57,61 @@ public struct HTTPParser: Sendable {
 
     /// Parses the request at the start of `buf`.
     public mutating func parse(_ buf: UnsafeBufferPointer<UInt8>) -> Outcome {
-        var h: Head
-        if let p = pending {
-            h = p.head
-        } else {
-            if buf.isEmpty { return .needMore }
-            // Find the blank line ending the head, resuming where the last call stopped.
-            guard let end = HTTPHead.end(in: buf, from: scanned - 3) else {
-                scanned = buf.count
-                if buf.count > maxHeadBytes {
-                    return fail(431, "headers_too_large", "the request line and headers exceed \(maxHeadBytes) bytes")
-                }
-                return .needMore
-            }
-            if end > maxHeadBytes {
+        if let p = pending { return withBody(p.request, p.framing, buf) }
+        if buf.isEmpty { return .needMore }
+        // Find the blank line ending the head, resuming where the last call stopped.
+        guard let end = HTTPHead.end(in: buf, from: scanned - 3) else {
+            scanned = buf.count
+            if buf.count > maxHeadBytes {
                 return fail(431, "headers_too_large", "the request line and headers exceed \(maxHeadBytes) bytes")
             }
-            switch parseHead(UnsafeBufferPointer(rebasing: buf[0..<end])) {
-            case let .success(parsed): h = parsed
-            case let .failure(e): return .failure(e)
-            }
+            return .needMore
         }
+        if end > maxHeadBytes {
+            return fail(431, "headers_too_large", "the request line and headers exceed \(maxHeadBytes) bytes")
+        }
+        do {
+            let (request, framing) = try parseHead(UnsafeBufferPointer(rebasing: buf[0..<end]))
+            return withBody(request, framing, buf)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The request once its body is in `buf`; else the head is kept for
+    /// the next call. The request is consumed: it moves into the outcome.
+    private mutating func withBody(_ request: consuming HTTPRequest, _ h: Framing,
+                                   _ buf: UnsafeBufferPointer<UInt8>) -> Outcome {
         if h.chunked {
             switch decodeChunked(buf, from: h.headLength) {
             case .incomplete:
-                return awaitBody(h, available: buf.count - h.headLength)
+                return awaitBody(request, h, available: buf.count - h.headLength)
             case let .error(e):
-                if pending == nil { pending = PendingHead(h) }
+                if pending == nil { pending = PendingHead(request, h) }
                 return .failure(e)
             case let .complete(body, end):
-                h.request.body = body
+                request.body = body
                 reset()
-                return .request(h.request, consumed: end)
+                return .request(consume request, consumed: end)
             }
         }
         let total = h.headLength + h.contentLength
-        if buf.count < total { return awaitBody(h, available: buf.count - h.headLength) }
-        h.request.body = Array(buf[h.headLength..<total])
+        if buf.count < total { return awaitBody(request, h, available: buf.count - h.headLength) }
+        if h.contentLength > 0 { request.body = Array(buf[h.headLength..<total]) }
         reset()
-        return .request(h.request, consumed: total)
+        return .request(consume request, consumed: total)
     }
 
     /// The body is not all here: keep the head for the next call.
-    private mutating func awaitBody(_ h: Head, available: Int) -> Outcome {
-        if pending == nil { pending = PendingHead(h) }
-        return continueIfWanted(h, available: available)
+    private mutating func awaitBody(_ request: HTTPRequest, _ h: Framing, available: Int) -> Outcome {
+        if pending == nil { pending = PendingHead(request, h) }
+        return continueIfWanted(request, h, available: available)
     }
 
-    private mutating func continueIfWanted(_ h: Head, available: Int) -> Outcome {
+    private mutating func continueIfWanted(_ request: HTTPRequest, _ h: Framing, available: Int) -> Outcome {
         if h.expectContinue, !continueSent, available == 0 {
             continueSent = true
-            return .sendContinue(h.request)
+            return .sendContinue(request)
         }
         return .needMore
     }
@@ -118,32 +127,34 @@ public struct HTTPParser: Sendable {
         return .failure(HTTPError(status: status, code: code, message: message))
     }
 
-    private func parseHead(_ b: UnsafeBufferPointer<UInt8>) -> Result<Head, HTTPError> {
-        func bad(_ msg: String) -> Result<Head, HTTPError> {
-            .failure(HTTPError(status: 400, code: "bad_request", message: msg))
+    /// The request and the framing of its body, from the head in `b`.
+    private func parseHead(_ b: UnsafeBufferPointer<UInt8>) throws(HTTPError) -> (HTTPRequest, Framing) {
+        func bad(_ msg: String) -> HTTPError {
+            HTTPError(status: 400, code: "bad_request", message: msg)
         }
         // Request line: METHOD SP TARGET SP HTTP/1.x CRLF
         var lineEnd = 0
         while lineEnd + 1 < b.count, !(b[lineEnd] == 13 && b[lineEnd + 1] == 10) { lineEnd += 1 }
-        guard let sp1 = b[0..<lineEnd].firstIndex(of: 32) else { return bad("malformed request line") }
-        guard let sp2 = b[(sp1 + 1)..<lineEnd].firstIndex(of: 32) else { return bad("malformed request line") }
+        guard let sp1 = b[0..<lineEnd].firstIndex(of: 32) else { throw bad("malformed request line") }
+        guard let sp2 = b[(sp1 + 1)..<lineEnd].firstIndex(of: 32) else { throw bad("malformed request line") }
         let method = HTTPMethod(b[0..<sp1])
-        if sp1 == 0 || b[0..<sp1].contains(where: { !($0 >= 65 && $0 <= 90) }) { return bad("malformed method") }
+        if sp1 == 0 || b[0..<sp1].contains(where: { !($0 >= 65 && $0 <= 90) }) { throw bad("malformed method") }
         let target = b[(sp1 + 1)..<sp2]
-        let version = String(decoding: b[(sp2 + 1)..<lineEnd], as: UTF8.self)
+        let versionBytes = b[(sp2 + 1)..<lineEnd]
         let isHTTP11: Bool
-        switch version {
-        case "HTTP/1.1": isHTTP11 = true
-        case "HTTP/1.0": isHTTP11 = false
-        default:
-            if version.hasPrefix("HTTP/") {
-                return .failure(HTTPError(status: 505, code: "http_version_not_supported",
-                                          message: "only HTTP/1.0 and HTTP/1.1 are served"))
+        if bytesEqual(versionBytes, "HTTP/1.1") {
+            isHTTP11 = true
+        } else if bytesEqual(versionBytes, "HTTP/1.0") {
+            isHTTP11 = false
+        } else {
+            if String(decoding: versionBytes, as: UTF8.self).hasPrefix("HTTP/") {
+                throw HTTPError(status: 505, code: "http_version_not_supported",
+                                message: "only HTTP/1.0 and HTTP/1.1 are served")
             }
-            return bad("malformed request line")
+            throw bad("malformed request line")
         }
-        guard target.first == UInt8(ascii: "/") else { return bad("the request target must be an absolute path") }
-        if target.contains(where: { $0 <= 32 || $0 >= 127 }) { return bad("the request target holds invalid bytes") }
+        guard target.first == UInt8(ascii: "/") else { throw bad("the request target must be an absolute path") }
+        if target.contains(where: { $0 <= 32 || $0 >= 127 }) { throw bad("the request target holds invalid bytes") }
         let path: String
         var query: String? = nil
         if let q = target.firstIndex(of: UInt8(ascii: "?")) {
@@ -153,7 +164,11 @@ public struct HTTPParser: Sendable {
             path = String(decoding: target, as: UTF8.self)
         }
 
-        var request = HTTPRequest(method: method, path: path, query: query, isHTTP11: isHTTP11, keepAlive: isHTTP11)
+        // The headers' values, made into the request once they are all read.
+        var keepAlive = isHTTP11
+        var declaredEnvironment: String? = nil
+        var upgrade: String? = nil
+        var token: String? = nil
         var contentLength: Int? = nil
         var chunked = false
         var expectContinue = false
@@ -165,11 +180,11 @@ public struct HTTPParser: Sendable {
             let line = b[pos..<end]
             pos = end + 2
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else {
-                return bad("malformed header line")
+                throw bad("malformed header line")
             }
-            if line[line.startIndex] == 32 || line[line.startIndex] == 9 { return bad("obsolete header folding is not accepted") }
+            if line[line.startIndex] == 32 || line[line.startIndex] == 9 { throw bad("obsolete header folding is not accepted") }
             let nameBytes = line[line.startIndex..<colon]
-            if nameBytes.contains(where: { $0 == 32 || $0 == 9 }) { return bad("whitespace in a header name") }
+            if nameBytes.contains(where: { $0 == 32 || $0 == 9 }) { throw bad("whitespace in a header name") }
             var vs = colon + 1
             var ve = line.endIndex
             while vs < ve, b[vs] == 32 || b[vs] == 9 { vs += 1 }
@@ -179,51 +194,53 @@ public struct HTTPParser: Sendable {
             case 14 where asciiEqual(nameBytes, "content-length"):
                 guard !value.isEmpty, value.count <= 18, value.allSatisfy(isDigit),
                       let n = Int(String(decoding: value, as: UTF8.self)) else {
-                    return bad("invalid Content-Length")
+                    throw bad("invalid Content-Length")
                 }
-                if let old = contentLength, old != n { return bad("conflicting Content-Length headers") }
+                if let old = contentLength, old != n { throw bad("conflicting Content-Length headers") }
                 contentLength = n
             case 17 where asciiEqual(nameBytes, "transfer-encoding"):
                 if asciiEqual(value, "chunked") {
                     chunked = true
                 } else {
-                    return .failure(HTTPError(status: 501, code: "not_implemented",
-                                              message: "only the chunked transfer coding is supported"))
+                    throw HTTPError(status: 501, code: "not_implemented",
+                                    message: "only the chunked transfer coding is supported")
                 }
             case 10 where asciiEqual(nameBytes, "connection"):
                 let v = String(decoding: value, as: UTF8.self).lowercased()
-                if v.contains("close") { request.keepAlive = false }
-                if v.contains("keep-alive") { request.keepAlive = true }
+                if v.contains("close") { keepAlive = false }
+                if v.contains("keep-alive") { keepAlive = true }
             case 6 where asciiEqual(nameBytes, "expect"):
                 if asciiEqual(value, "100-continue") { expectContinue = true } else {
-                    return .failure(HTTPError(status: 417, code: "expectation_failed", message: "unsupported Expect header"))
+                    throw HTTPError(status: 417, code: "expectation_failed", message: "unsupported Expect header")
                 }
             case 13 where asciiEqual(nameBytes, "x-rarangi-env"):
-                request.declaredEnvironment = String(decoding: value, as: UTF8.self)
+                declaredEnvironment = String(decoding: value, as: UTF8.self)
             case 7 where asciiEqual(nameBytes, "upgrade"):
-                request.upgrade = String(decoding: value, as: UTF8.self)
+                upgrade = String(decoding: value, as: UTF8.self)
             case 13 where asciiEqual(nameBytes, "authorization"):
                 // Only the Bearer scheme carries a token; any other leaves it unset.
                 if value.count > 7, asciiEqual(value[value.startIndex..<(value.startIndex + 6)], "bearer"),
                    b[value.startIndex + 6] == 32 || b[value.startIndex + 6] == 9 {
                     var t = value.startIndex + 7
                     while t < value.endIndex, b[t] == 32 || b[t] == 9 { t += 1 }
-                    if let problem = setToken(&request, value[t...]) { return bad(problem) }
+                    if let problem = setToken(&token, value[t...]) { throw bad(problem) }
                 }
             case 15 where asciiEqual(nameBytes, "x-rarangi-token"), 14 where asciiEqual(nameBytes, "x-consul-token"):
-                if let problem = setToken(&request, value) { return bad(problem) }
+                if let problem = setToken(&token, value) { throw bad(problem) }
             default:
                 break
             }
         }
-        if chunked, contentLength != nil { return bad("both Content-Length and Transfer-Encoding were sent") }
+        if chunked, contentLength != nil { throw bad("both Content-Length and Transfer-Encoding were sent") }
         let length = contentLength ?? 0
         if length > maxBodyBytes {
-            return .failure(HTTPError(status: 413, code: "body_too_large",
-                                      message: "the body of \(length) bytes exceeds the limit of \(maxBodyBytes) bytes"))
+            throw HTTPError(status: 413, code: "body_too_large",
+                                      message: "the body of \(length) bytes exceeds the limit of \(maxBodyBytes) bytes")
         }
-        return .success(Head(request: request, headLength: b.count, contentLength: length,
-                             chunked: chunked, expectContinue: expectContinue && (chunked || length > 0)))
+        return (HTTPRequest(method: method, path: path, query: query, isHTTP11: isHTTP11, keepAlive: keepAlive,
+                            declaredEnvironment: declaredEnvironment, upgrade: upgrade, token: token),
+                Framing(headLength: b.count, contentLength: length, chunked: chunked,
+                        expectContinue: expectContinue && (chunked || length > 0)))
     }
 
     private enum Chunked {
@@ -273,17 +290,17 @@ public struct HTTPParser: Sendable {
     }
 }
 
-/// Case-insensitive comparison of ASCII bytes with a lowercase literal.
-@inline(__always)
 /// Sets the request's token; two different tokens in one request (say a
 /// proxy's and the client's) are refused rather than one picked.
-func setToken(_ request: inout HTTPRequest, _ value: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
-    let token = String(decoding: value, as: UTF8.self)
-    if let old = request.token, old != token { return "two different tokens in one request" }
-    request.token = token
+func setToken(_ token: inout String?, _ value: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
+    let sent = String(decoding: value, as: UTF8.self)
+    if let old = token, old != sent { return "two different tokens in one request" }
+    token = sent
     return nil
 }
 
+/// Case-insensitive comparison of ASCII bytes with a lowercase literal.
+@inline(__always)
 func asciiEqual<C: Collection>(_ bytes: C, _ lower: StaticString) -> Bool where C.Element == UInt8 {
     guard bytes.count == lower.utf8CodeUnitCount else { return false }
     let p = lower.utf8Start
@@ -291,6 +308,19 @@ func asciiEqual<C: Collection>(_ bytes: C, _ lower: StaticString) -> Bool where 
     for b in bytes {
         let l = (b >= 65 && b <= 90) ? b | 0x20 : b
         if l != p[k] { return false }
+        k += 1
+    }
+    return true
+}
+
+/// Exact comparison of bytes with a literal.
+@inline(__always)
+func bytesEqual<C: Collection>(_ bytes: C, _ literal: StaticString) -> Bool where C.Element == UInt8 {
+    guard bytes.count == literal.utf8CodeUnitCount else { return false }
+    let p = literal.utf8Start
+    var k = 0
+    for b in bytes {
+        if b != p[k] { return false }
         k += 1
     }
     return true

@@ -13,14 +13,21 @@ public enum HTTPMethod: Equatable, Sendable {
     /// Any other token; answered with 405 or 501.
     case other(String)
 
+    /// Reads the method from its bytes, compared byte by byte (no string
+    /// is made for the methods the catalogue knows).
     init<C: Collection>(_ token: C) where C.Element == UInt8 {
-        switch String(decoding: token, as: UTF8.self) {
-        case "GET": self = .get
-        case "HEAD": self = .head
-        case "PUT": self = .put
-        case "DELETE": self = .delete
-        case "POST": self = .post
-        case let s: self = .other(s)
+        if bytesEqual(token, "GET") {
+            self = .get
+        } else if bytesEqual(token, "HEAD") {
+            self = .head
+        } else if bytesEqual(token, "PUT") {
+            self = .put
+        } else if bytesEqual(token, "DELETE") {
+            self = .delete
+        } else if bytesEqual(token, "POST") {
+            self = .post
+        } else {
+            self = .other(String(decoding: token, as: UTF8.self))
         }
     }
 

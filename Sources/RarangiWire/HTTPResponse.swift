@@ -64,6 +64,9 @@ public struct HTTPResponse: Sendable {
 /// are encoded once at start-up and copied into every response.
 public struct ResponseEncoder: Sendable {
     let fixed: [UInt8]
+    /// The head up to the particular headers of the commonest answer, a
+    /// JSON 200 over HTTP/1.1, encoded once (every lookup gets one).
+    let okJSONHead: [UInt8]
 
     /// Creates an encoder whose responses name the daemon's environment, cluster and node.
     public init(environment: String, cluster: String, node: String, server: String) {
@@ -73,6 +76,9 @@ public struct ResponseEncoder: Sendable {
         f.append(contentsOf: "X-Rarangi-Cluster: \(cluster)\r\n".utf8)
         f.append(contentsOf: "X-Rarangi-Node: \(node)\r\n".utf8)
         fixed = f
+        var ok: [UInt8] = []
+        ResponseEncoder.appendHead(status: 200, contentType: .json, isHTTP11: true, fixed: f, to: &ok)
+        okJSONHead = ok
     }
 
     /// The header naming the environment on every response (MISSION D10).
@@ -80,17 +86,15 @@ public struct ResponseEncoder: Sendable {
 
     /// Appends the encoded response to `out`.
     public func encode(_ r: HTTPResponse, keepAlive: Bool, isHTTP11: Bool, headOnly: Bool, into out: inout [UInt8]) {
-        out.append(contentsOf: isHTTP11 ? ResponseEncoder.v11 : ResponseEncoder.v10)
-        appendInt(r.status, to: &out)
-        out.append(0x20)
-        out.append(contentsOf: ResponseEncoder.reason(r.status).utf8)
-        out.append(contentsOf: ResponseEncoder.crlf)
-        out.append(contentsOf: fixed)
-        out.append(contentsOf: r.contentType.header)
+        if r.status == 200, r.contentType == .json, isHTTP11 {
+            out.append(contentsOf: okJSONHead)
+        } else {
+            ResponseEncoder.appendHead(status: r.status, contentType: r.contentType, isHTTP11: isHTTP11, fixed: fixed, to: &out)
+        }
         for (name, value) in r.headers {
-            out.append(contentsOf: name.utf8)
+            appendUTF8(name, to: &out)
             out.append(contentsOf: ResponseEncoder.colon)
-            out.append(contentsOf: value.utf8)
+            appendUTF8(value, to: &out)
             out.append(contentsOf: ResponseEncoder.crlf)
         }
         if !keepAlive || r.close {
@@ -102,6 +106,24 @@ public struct ResponseEncoder: Sendable {
         appendInt(r.body.count, to: &out)
         out.append(contentsOf: ResponseEncoder.crlfcrlf)
         if !headOnly { out.append(contentsOf: r.body) }
+    }
+
+    /// The status line, the identity headers and the content type.
+    private static func appendHead(status: Int, contentType: HTTPResponse.ContentType, isHTTP11: Bool, fixed: [UInt8],
+                                   to out: inout [UInt8]) {
+        out.append(contentsOf: isHTTP11 ? ResponseEncoder.v11 : ResponseEncoder.v10)
+        appendInt(status, to: &out)
+        out.append(0x20)
+        out.append(contentsOf: ResponseEncoder.reason(status).utf8)
+        out.append(contentsOf: ResponseEncoder.crlf)
+        out.append(contentsOf: fixed)
+        out.append(contentsOf: contentType.header)
+    }
+
+    /// Appends a string's bytes from its contiguous storage.
+    private func appendUTF8(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { out.append(contentsOf: $0) }
     }
 
     /// The interim response to `Expect: 100-continue`.
@@ -152,16 +174,16 @@ public struct ResponseEncoder: Sendable {
 /// Appends the decimal digits of a non-negative integer.
 @inline(__always)
 public func appendInt(_ value: Int, to out: inout [UInt8]) {
-    if value < 10 { out.append(UInt8(48 + value)); return }
-    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    var n = value < 0 ? -value : value
-    var count = 0
-    withUnsafeMutableBytes(of: &digits) { p in
-        while n > 0 { p[19 - count] = UInt8(48 + n % 10); n /= 10; count += 1 }
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        out.append(contentsOf: p[(20 - count)...])
+    if value < 10, value >= 0 { out.append(UInt8(48 + value)); return }
+    if value < 0 { out.append(UInt8(ascii: "-")) }
+    // The magnitude as unsigned: -Int.min has no Int.
+    let n = value.magnitude
+    var scale: UInt = 1
+    while scale <= n / 10 { scale *= 10 }
+    // Digit by digit from the most significant: a few bytes, no buffer.
+    while scale > 0 {
+        out.append(UInt8(48 + n / scale % 10))
+        scale /= 10
     }
 }
 

@@ -8,6 +8,7 @@ extension Router {
     /// The watch request for a lookup carrying `index`, an error for a bad
     /// `index` or `wait`, or nil when the lookup is a plain one.
     func watchRequest(service: String, query: Query, pretty: Bool) -> Result<CatalogueRequest, HTTPResponse>? {
+        if query.isEmpty { return nil }
         guard let rawIndex = query.value("index") else {
             if query.value("wait") != nil {
                 return .failure(.error(400, "invalid_wait", "wait needs index: GET /<service>?index=N&wait=30s"))

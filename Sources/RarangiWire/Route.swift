@@ -143,15 +143,14 @@ public struct Router: Sendable {
         }
         let query = Query(request.query)
         let pretty = query.has("pretty")
-        let parts = request.path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
-        let segments = parts.map { Substring($0) }
-        // "/" splits into [""]; a trailing slash leaves an empty last segment.
-        if segments.count == 1, segments[0].isEmpty {
+        let segments = PathSegments(request.path)
+        // "/" has one empty segment; a trailing slash leaves an empty last one.
+        if segments.count == 1, segments.first.isEmpty {
             guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
             return .success(.services(pretty: pretty))
         }
-        if let first = segments.first, first.hasPrefix("_") {
-            if segments.count == 1, first == "_deltas" {
+        if segments.first.utf8.first == UInt8(ascii: "_") {
+            if segments.count == 1, segments.first == "_deltas" {
                 guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
                 var since: [(String, UInt64)] = []
                 for part in (request.query ?? "").split(separator: "&") {
@@ -166,27 +165,26 @@ public struct Router: Sendable {
             }
             return .failure(.error(404, "not_found", "no such endpoint: \(request.path)"))
         }
-        if segments.contains(where: \.isEmpty) || segments.count > 2 {
+        if segments.hasEmpty || !(1...2).contains(segments.count) {
             return .failure(.error(404, "not_found", "paths are /<service> or /<service>/<id>"))
         }
-        let service = segments[0]
-        if let problem = Names.serviceProblem(service) {
+        let service = segments.first
+        if let problem = Names.serviceProblem(service[...]) {
             return .failure(.error(400, "invalid_service", problem))
         }
-        if segments.count == 1 {
+        guard let id = segments.second else {
             guard isRead(request.method) else { return .failure(methodNotAllowed(request.method, allow: "GET, HEAD")) }
-            if let watch = watchRequest(service: String(service), query: query, pretty: pretty) { return watch }
-            return .success(.lookup(service: String(service), pretty: pretty))
+            if let watch = watchRequest(service: service, query: query, pretty: pretty) { return watch }
+            return .success(.lookup(service: service, pretty: pretty))
         }
-        let id = segments[1]
-        if let problem = Names.instanceProblem(id) {
+        if let problem = Names.instanceProblem(id[...]) {
             return .failure(.error(400, "invalid_id", problem))
         }
         switch request.method {
         case .get, .head:
-            return .success(.instance(service: String(service), id: String(id), pretty: pretty))
+            return .success(.instance(service: service, id: id, pretty: pretty))
         case .delete:
-            return .success(.deregister(service: String(service), id: String(id)))
+            return .success(.deregister(service: service, id: id))
         case .put:
             var ttl: Int? = nil
             if let raw = query.value("ttl") {
@@ -216,9 +214,9 @@ public struct Router: Sendable {
                 guard ttl == nil else {
                     return .failure(.error(400, "invalid_hold", "a held registration lives as long as its connection; it takes no ttl"))
                 }
-                return .success(.hold(service: String(service), id: String(id), body: object.compact))
+                return .success(.hold(service: service, id: id, body: object.compact))
             }
-            return .success(.register(service: String(service), id: String(id), body: object.compact, ttlSeconds: ttl))
+            return .success(.register(service: service, id: id, body: object.compact, ttlSeconds: ttl))
         default:
             return .failure(methodNotAllowed(request.method, allow: "GET, HEAD, PUT, DELETE"))
         }
@@ -257,6 +255,9 @@ public struct Query: Sendable {
             }
         }
     }
+
+    /// True when the query holds no item (most lookups send none).
+    public var isEmpty: Bool { items.isEmpty }
 
     /// True when the key is present, with or without a value (except `=0`/`=false`).
     public func has(_ key: String) -> Bool {

@@ -95,8 +95,7 @@ struct Registry {
     /// `GET /<service>`.
     mutating func lookup(_ service: String, pretty: Bool) -> HTTPResponse {
         counters.lookups += 1
-        return HTTPResponse(status: 200, body: catalogue.lookup(service, pretty: pretty),
-                            headers: [("X-Rarangi-Index", String(catalogue.serviceIndex(service)))])
+        return Watches.answer(service, pretty: pretty, catalogue)
     }
 
     /// `GET /<service>/<id>`.

@@ -17,10 +17,10 @@ struct Watches {
     /// The earliest deadline of a parked query.
     var nextDeadline: Int64? { table.nextDeadline }
 
-    /// The answer to a watch of `service`: its document and index.
+    /// The answer to a lookup or a watch of `service`: its document and index.
     static func answer(_ service: String, pretty: Bool, _ catalogue: Catalogue) -> HTTPResponse {
-        HTTPResponse(status: 200, body: catalogue.lookup(service, pretty: pretty),
-                     headers: [("X-Rarangi-Index", String(catalogue.serviceIndex(service)))])
+        let (body, headers) = catalogue.answer(service, pretty: pretty)
+        return HTTPResponse(status: 200, body: body, headers: headers)
     }
 
     /// A new blocking query: answered at once when the service already
