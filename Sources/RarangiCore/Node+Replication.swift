@@ -27,7 +27,7 @@ extension Node {
             guard takesRecords(on: id, from: peer) else { return }
             received(batches, from: id, peer: peer, now: now, effects: &effects)
         case let .members(entries):
-            received(members: entries, now: now, effects: &effects)
+            received(members: entries, fromLeaf: !peer.master, now: now, effects: &effects)
             if config.master, !peer.master { correct(entries, on: id, effects: &effects) }
         case let .verdict(v):
             guard fromMasterToLeaf(id, peer: peer, "a verdict", now: now, effects: &effects) else { return }

@@ -50,7 +50,7 @@ extension Node {
     /// Entries from a peer: merges them; a retirement among them is applied
     /// at once. This daemon's own retirement for its current life is only
     /// reported (once): the operator's decision is not fought.
-    mutating func received(members entries: [MemberEntry], now: Instant, effects: inout [Effect]) {
+    mutating func received(members entries: [MemberEntry], fromLeaf: Bool, now: Instant, effects: inout [Effect]) {
         var changed = false
         for e in entries where e.name == config.name {
             if e.generation > config.generation { outlive(e.generation, effects: &effects) }
@@ -61,7 +61,7 @@ extension Node {
             }
         }
         for e in entries where e.name != config.name {
-            guard membership.merge(e) else { continue }
+            guard membership.merge(e, fromLeaf: fromLeaf) else { continue }
             changed = true
             if e.retired { retired(e, reason: "peer", now: now, effects: &effects) }
         }

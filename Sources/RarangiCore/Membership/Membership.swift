@@ -68,14 +68,18 @@ struct Membership {
 
     /// Stores a peer's entry if it is newer; true when the graph changed. A
     /// leaf takes the masters' entries and the retirements, and a leaf's
-    /// entry only where it replaces one it holds.
+    /// entry where it replaces one it holds or came from a leaf.
     @discardableResult
-    mutating func merge(_ entry: MemberEntry) -> Bool {
+    mutating func merge(_ entry: MemberEntry, fromLeaf: Bool = false) -> Bool {
         let held = graph.entries[entry.name]
-        // A leaf takes another leaf's entry only to replace one it holds (a
-        // master back as a leaf, a retired daemon back): it keeps it, so an
-        // older one is refused from then on, and passes it on.
-        if !holdsAll, !entry.inLeafView, held == nil { return false }
+        // A leaf takes another leaf's entry to replace one it holds (a master
+        // back as a leaf, a retired daemon back), and any that a leaf linked
+        // to it sends: a daemon that reaches its side of a split only over
+        // links between leaves must still be heard by the masters there, or
+        // its entry from before the split would join them to the other side.
+        // It keeps the entry, so an older one is refused from then on, and
+        // passes it on. Masters send a leaf no leaf's entry but its own.
+        if !holdsAll, !entry.inLeafView, held == nil, !fromLeaf { return false }
         guard graph.merge(entry) else { return false }
         if held?.inLeafView == true, !entry.inLeafView { leftLeafView.insert(entry.name) }
         if holdsAll, entry.master, entry.isMember, held.map({ !$0.master || $0.retired }) ?? true { needsVerdictNow = true }
