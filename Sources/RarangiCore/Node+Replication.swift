@@ -155,12 +155,15 @@ struct PullsInFlight {
 }
 
 extension Node {
-    /// A leaf sent entries older than this master holds (it was away when
-    /// they changed, or heard an old one from a master cut off from the
-    /// others): it is sent the ones held. A leaf holds no entry a master
-    /// lacks, so with these both sides end up holding the same.
+    /// A leaf sent entries older than this master holds that are out of the
+    /// leaf view (a master back as a leaf, a retired daemon back, changed
+    /// while the leaf was away or heard from a master cut off from the
+    /// others): it is sent the ones held. The view's own entries reach it
+    /// anyway, and answering those too would echo every entry a leaf passes
+    /// on between its masters. A leaf holds no entry a master lacks, so both
+    /// sides end up holding the same.
     mutating func correct(_ entries: [MemberEntry], on id: LinkID, effects: inout [Effect]) {
-        let newer = entries.compactMap { e in graph.entries[e.name].flatMap { $0.isNewer(than: e) ? $0 : nil } }
+        let newer = entries.compactMap { e in graph.entries[e.name].flatMap { $0.isNewer(than: e) && !$0.inLeafView ? $0 : nil } }
         if !newer.isEmpty { links.send(id, .members(newer), effects: &effects) }
     }
 
