@@ -9,71 +9,7 @@ import XCTest
 /// break the safety rules of rarangi-protocol(7): two sides never both
 /// fresh, a minority purges nothing live, a healed daemon turns fresh, no
 /// endless membership traffic when idle, no ghosts on the majority side.
-final class LeafAttackTests: XCTestCase {
-    func started(_ shape: ScaleRun.Shape, seed: UInt64 = 11) -> (Simulation, SimTopology) {
-        let run = ScaleRun(shape: shape, seed: seed)
-        run.sim.run(for: 15_000)
-        return (run.sim, SimTopology(clusters: shape.clusters, leaves: shape.leaves))
-    }
-
-    func node(_ sim: Simulation, _ i: Int) -> Node { sim.hosts[i].node! }
-
-    /// Every leaf registers one instance of "web", under its own name.
-    func registerAtEveryLeaf(_ sim: Simulation, _ topo: SimTopology, file: StaticString = #filePath, line: UInt = #line) {
-        for i in topo.leaves {
-            let r = sim.request(i, .register(service: "web", id: sim.name(i), body: Array(#"{"at":"\#(sim.name(i))"}"#.utf8), ttlSeconds: nil))
-            XCTAssertEqual(r?.status, 201, sim.name(i), file: file, line: line)
-        }
-    }
-
-    /// The names of the instances of "web" daemon `i` serves.
-    func served(_ sim: Simulation, _ i: Int) -> Set<String> {
-        Set(sim.catalogue(i)?.instances(of: "web").map(\.id) ?? [])
-    }
-
-    func masters(_ topo: SimTopology, of c: Int) -> [Int] { topo.members(of: c).filter { topo.daemons[$0].master } }
-    func leaves(_ topo: SimTopology, of c: Int) -> [Int] { topo.members(of: c).filter { !topo.daemons[$0].master } }
-
-    /// Whether daemon `i` has an up link to the daemon named `peer`.
-    func linked(_ sim: Simulation, _ i: Int, to peer: String) -> Bool {
-        guard sim.isUp(i) else { return false }
-        return node(sim, i).links.ordered.contains { $0.1.isUp && $0.1.peer?.name == peer }
-    }
-
-    /// Runs in 1 ms steps until `done` holds or `boundMs` passed; whether it held.
-    @discardableResult
-    func runUntil(_ sim: Simulation, boundMs: Int64, _ done: () -> Bool) -> Bool {
-        let start = sim.now
-        while sim.now - start < boundMs {
-            sim.run(for: 1)
-            if done() { return true }
-        }
-        return false
-    }
-
-    /// The leaves' view and each master's leaf view hash agree on every link.
-    func assertViewsAgree(_ sim: Simulation, _ topo: SimTopology, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        for i in topo.daemons.indices where sim.isUp(i) {
-            let n = node(sim, i)
-            for (_, link) in n.links.ordered where link.isUp {
-                guard let peer = link.peer, let j = topo.daemons.firstIndex(where: { $0.name == peer.name }), sim.isUp(j),
-                      let back = node(sim, j).links.ordered.first(where: { $0.1.isUp && $0.1.peer?.name == n.config.name })?.1.peer else { continue }
-                XCTAssertEqual(n.membersHash(for: peer), node(sim, j).membersHash(for: back),
-                               "\(what): \(n.config.name) and \(peer.name) disagree on the members they compare", file: file, line: line)
-            }
-        }
-    }
-
-    /// No members frame crosses any link for `ms` of idle time.
-    func assertNoMembershipTraffic(_ sim: Simulation, forMs ms: Int64, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        let before = sim.traffic
-        sim.run(for: ms)
-        for kind in ["members"] {
-            XCTAssertEqual(sim.traffic[kind]?.count ?? 0, before[kind]?.count ?? 0, "\(what): \(kind) frames sent while idle",
-                           file: file, line: line)
-        }
-    }
-
+final class LeafAttackTests: LeafClusterTestCase {
     // MARK: attack 1: a master crashing again within a round of its restart, cut off
 
     /// Cluster 0 (its two masters and its one leaf: 3 of 9 daemons) is cut

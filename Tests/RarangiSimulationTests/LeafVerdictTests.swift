@@ -7,18 +7,11 @@ import XCTest
 /// (rarangi-protocol(7), "Membership and the verdict"): what it holds,
 /// that it turns stale with its masters and fresh again with them, at once
 /// when its own master links go, and that no leaf can tell a master a verdict.
-final class LeafVerdictTests: XCTestCase {
+final class LeafVerdictTests: LeafClusterTestCase {
     /// 5 clusters of 2 masters and 4 leaves: 30 daemons, defaults' timings.
     let shape = ScaleRun.Shape(clusters: 5, leaves: 4)
 
-    func started(_ shape: ScaleRun.Shape? = nil) -> (Simulation, SimTopology) {
-        let shape = shape ?? self.shape
-        let run = ScaleRun(shape: shape, seed: 11)
-        run.sim.run(for: 15_000)
-        return (run.sim, SimTopology(clusters: shape.clusters, leaves: shape.leaves))
-    }
-
-    func node(_ sim: Simulation, _ i: Int) -> Node { sim.hosts[i].node! }
+    func started() -> (Simulation, SimTopology) { started(shape) }
 
     func testALeafHoldsOnlyTheMastersEntries_aMasterHoldsAll_andEveryLeafShowsItsMastersCounts() {
         let (sim, topo) = started()
@@ -96,19 +89,6 @@ final class LeafVerdictTests: XCTestCase {
         XCTAssertFalse(sim.isStale(master))
     }
 
-    /// Every leaf registers one instance of "web", under its own name.
-    func registerAtEveryLeaf(_ sim: Simulation, _ topo: SimTopology) {
-        for i in topo.leaves {
-            let r = sim.request(i, .register(service: "web", id: sim.name(i), body: Array(#"{"at":"\#(sim.name(i))"}"#.utf8), ttlSeconds: nil))
-            XCTAssertEqual(r?.status, 201, sim.name(i))
-        }
-    }
-
-    /// The names of the instances of "web" daemon `i` serves.
-    func served(_ sim: Simulation, _ i: Int) -> Set<String> {
-        Set(sim.catalogue(i)?.instances(of: "web").map(\.id) ?? [])
-    }
-
     /// A master restarted while its twin is down and its cluster is cut off
     /// hears only its own leaves, which hold only the masters' entries: it
     /// must still count every daemon those entries claim, stay stale, and
@@ -148,19 +128,6 @@ final class LeafVerdictTests: XCTestCase {
         for i in topo.daemons.indices {
             XCTAssertFalse(sim.isStale(i), "\(sim.name(i)) after the heal")
             XCTAssertEqual(served(sim, i), everyone, "\(sim.name(i)) after the heal")
-        }
-    }
-
-    /// The leaves' view and each master's leaf view hash agree on every link.
-    func assertViewsAgree(_ sim: Simulation, _ topo: SimTopology, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        for i in topo.daemons.indices where sim.isUp(i) {
-            let n = node(sim, i)
-            for (_, link) in n.links.ordered where link.isUp {
-                guard let peer = link.peer, let j = topo.daemons.firstIndex(where: { $0.name == peer.name }), sim.isUp(j),
-                      let back = node(sim, j).links.ordered.first(where: { $0.1.isUp && $0.1.peer?.name == n.config.name })?.1.peer else { continue }
-                XCTAssertEqual(n.membersHash(for: peer), node(sim, j).membersHash(for: back),
-                               "\(what): \(n.config.name) and \(peer.name) disagree on the members they compare", file: file, line: line)
-            }
         }
     }
 
