@@ -57,7 +57,7 @@ extension Node {
                    effects: &effects)
         // A leaf hears its master's verdict before the masters' entries: it
         // knows it is fresh by the time it knows of masters.
-        if config.master, !h.master { links.send(id, .verdict(membership.verdict.counts), effects: &effects) }
+        if config.master, !h.master { links.send(id, .verdict(toldCounts), effects: &effects) }
         sendAllEntries(id, effects: &effects)
     }
 
@@ -136,10 +136,20 @@ extension Node {
         let joined = !config.master && !hadQuorum && membership.verdict.quorum
         if wasStale || joined, !membership.verdict.isStale { catchUp.restart(now: now.ms, limitMs: 2 * config.linkTimeoutMs) }
         liveness.linksChanged()
-        guard config.master, toldVerdict?.stale != membership.verdict.isStale else { return }
-        toldVerdict = membership.verdict.counts
-        let frame = PeerCodec.encode(.verdict(membership.verdict.counts))
+        guard config.master, toldVerdict?.stale != isStale else { return }
+        toldVerdict = toldCounts
+        let frame = PeerCodec.encode(.verdict(toldCounts))
         for (lid, link) in links.ordered where link.isUp && link.peer?.master == false { links.send(lid, frame, effects: &effects) }
+    }
+
+    /// The verdict a master tells its leaves: stale also while it catches
+    /// up (a master back in the majority still holds what it kept while
+    /// cut off, and a leaf that follows it takes its records), with the
+    /// counts it was decided on.
+    var toldCounts: MemberVerdict {
+        var v = membership.verdict.counts
+        v.stale = isStale
+        return v
     }
 
     /// Every member entry, sent on a link just up: a daemon that restarted

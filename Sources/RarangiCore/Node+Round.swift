@@ -21,8 +21,8 @@ extension Node {
         // A master tells a leaf only of masters and retirements, and its verdict.
         let leafMembers = !config.master || changed.forLeaves.isEmpty ? [] : PeerCodec.encode(.members(changed.forLeaves))
         if membership.needsVerdict { recomputePartition(now: now, effects: &effects) }
-        let verdict = config.master ? PeerCodec.encode(.verdict(membership.verdict.counts)) : []
-        if config.master { toldVerdict = membership.verdict.counts }
+        let verdict = config.master ? PeerCodec.encode(.verdict(toldCounts)) : []
+        if config.master { toldVerdict = toldCounts }
         // The digest carries the members hash the peer compares: the whole
         // graph between masters (and from a leaf to a master), the view
         // between leaves, the leaf view with the leaf's own entry from a
