@@ -69,18 +69,6 @@ public struct MemberGraph: Sendable {
         return true
     }
 
-    /// Drops `name`'s entry (a leaf holding an entry of a life that is no
-    /// longer a master, nor retired).
-    public mutating func remove(_ name: String) {
-        guard let held = entries.removeValue(forKey: name) else { return }
-        cachedHash ^= Self.hash(held)
-        if held.inLeafView { viewHash ^= Self.hash(held) }
-        if held.isMember, held.master { masterCount -= 1 }
-        if held.retired { retiredCount -= 1 }
-        namesDirty = true
-        dirty = true
-    }
-
     /// The entries a leaf holds besides its own — the masters' and the
     /// retired ones — sorted by name.
     public var leafView: [MemberEntry] { entries.values.filter(\.inLeafView).sorted { $0.name < $1.name } }
